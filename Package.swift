@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "auth-doctor",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "auth-doctor", targets: ["auth-doctor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // Facts, rules, expression language, engine, report model, redaction. No I/O.
+        .target(name: "AuthDoctorCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // memmem/memrchr for the byte-level prefilter.
+        .target(name: "CScan"),
+        // Export (zip or folder) reading, config and env files.
+        .target(name: "AuthDoctorSources", dependencies: [
+            "AuthDoctorCore", "CScan",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        // One renderer per output format.
+        .target(name: "AuthDoctorReport", dependencies: ["AuthDoctorCore"]),
+        // Thin CLI.
+        .executableTarget(name: "auth-doctor", dependencies: [
+            "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "AuthDoctorTests", dependencies: [
+            "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "auth-doctor",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

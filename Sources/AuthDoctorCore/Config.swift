@@ -1,0 +1,128 @@
+import Yams
+
+/// `auth-doctor.yaml`: how this app names things. Every field has a default.
+public struct Config: Sendable, Equatable {
+    public var appTable = "users"
+    public var emailField = "email"
+    /// `auto`, a field of the app row (`authId`, ...), `betterAuth.userId` (legacy) or `email`.
+    public var linkField = "auto"
+    public var component = "betterAuth"
+    public var requireEmailVerification = false
+    public var syncMutation = "users:syncFromAuth"
+    public var adminEmailEnv = "ADMIN_EMAIL"
+    public var adminField = "isAdmin"
+    public var sharedSecrets = ["INTERNAL_API_SECRET"]
+    public var disable: [DisabledRule] = []
+
+    public init() {}
+
+    public struct DisabledRule: Sendable, Equatable {
+        public let rule: String
+        public let reason: String
+    }
+
+    public static let linkCandidates = ["authId", "betterAuthId", "authUserId", "userId", "tokenIdentifier"]
+    public static let legacyLink = "betterAuth.userId"
+
+    /// The facts-model view of the config (`config.*` in expressions).
+    public var facts: Value {
+        .map([
+            "appTable": .string(appTable), "emailField": .string(emailField), "linkField": .string(linkField),
+            "component": .string(component), "requireEmailVerification": .bool(requireEmailVerification),
+            "syncMutation": .string(syncMutation), "adminEmailEnv": .string(adminEmailEnv),
+            "adminField": .string(adminField), "sharedSecrets": .list(sharedSecrets.map { .string($0) }),
+            "disabled": .list(disable.map { .string($0.rule) }),
+        ])
+    }
+}
+
+/// A config file that could not be used.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+    public let message: String
+
+    public var description: String { "\(file):\(line):\(column): \(message)" }
+}
+
+extension Config {
+    static let keys: [String: String] = [
+        "appTable": "name of the app's users table (default users)",
+        "emailField": "email field of the app table (default email)",
+        "linkField": "auto, authId, betterAuthId, authUserId, userId, tokenIdentifier, betterAuth.userId or email",
+        "component": "Better Auth component name (default betterAuth)",
+        "requireEmailVerification": "true when the app sets requireEmailVerification",
+        "syncMutation": "the app's mutation that creates app rows from Better Auth users (default users:syncFromAuth)",
+        "adminEmailEnv": "name of the admin email variable (default ADMIN_EMAIL)",
+        "adminField": "admin flag of the app row (default isAdmin)",
+        "sharedSecrets": "names of secrets set on both sides (default [INTERNAL_API_SECRET])",
+        "disable": "rules to disable: [{rule: id, reason: why}]",
+    ]
+
+    /// Parses `auth-doctor.yaml` text. Unknown keys and wrong types are errors with line and column.
+    public static func parse(yaml: String, file: String) throws(ConfigError) -> Config {
+        func fail(_ message: String, _ mark: Mark?) -> ConfigError {
+            ConfigError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message)
+        }
+        var config = Config()
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let e as YamlError {
+            let r = RuleLoader.yamlError(e, file: file)
+            throw ConfigError(file: file, line: r.line, column: r.column, message: r.message)
+        } catch {
+            throw fail("not valid YAML: \(error)", nil)
+        }
+        guard let root else { return config }
+        guard let mapping = root.mapping else { throw fail("the config is a YAML mapping of key: value", root.mark) }
+        for (k, v) in mapping {
+            guard let key = k.string, keys[key] != nil else {
+                let list = keys.keys.sorted().joined(separator: ", ")
+                throw fail("unknown key '\(k.string ?? "?")' (known: \(list))", k.mark)
+            }
+            func text() throws(ConfigError) -> String {
+                guard let s = v.scalar?.string, !s.isEmpty else { throw fail("'\(key)' must be a text value", v.mark) }
+                return s
+            }
+            switch key {
+            case "appTable": config.appTable = try text()
+            case "emailField": config.emailField = try text()
+            case "component": config.component = try text()
+            case "syncMutation": config.syncMutation = try text()
+            case "adminEmailEnv": config.adminEmailEnv = try text()
+            case "adminField": config.adminField = try text()
+            case "linkField":
+                let s = try text()
+                let allowed = ["auto", "email", legacyLink] + linkCandidates
+                guard allowed.contains(s) || s.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                    throw fail("linkField must be one of \(allowed.joined(separator: ", ")) or a field name", v.mark)
+                }
+                config.linkField = s
+            case "requireEmailVerification":
+                guard let b = v.bool else { throw fail("requireEmailVerification must be true or false", v.mark) }
+                config.requireEmailVerification = b
+            case "sharedSecrets":
+                guard let seq = v.sequence else { throw fail("sharedSecrets must be a list of names", v.mark) }
+                config.sharedSecrets = try seq.map { (n: Node) throws(ConfigError) -> String in
+                    guard let s = n.scalar?.string else { throw fail("sharedSecrets items must be names", n.mark) }
+                    return s
+                }
+            case "disable":
+                guard let seq = v.sequence else { throw fail("disable must be a list of {rule: id, reason: why}", v.mark) }
+                for item in seq {
+                    guard let m = item.mapping, let rule = m["rule"]?.string else {
+                        throw fail("each disable entry needs 'rule: <id>' and 'reason: <why>'", item.mark)
+                    }
+                    guard let reason = m["reason"]?.string, !reason.isEmpty else {
+                        throw fail("disabling '\(rule)' needs a reason: the report prints it", item.mark)
+                    }
+                    config.disable.append(DisabledRule(rule: rule, reason: reason))
+                }
+            default: break
+            }
+        }
+        return config
+    }
+}

@@ -1,0 +1,454 @@
+import Foundation
+
+/// An expression that could not be evaluated (a type error, a bad regex). It makes the rule `error`,
+/// never a finding.
+public struct EvaluationError: Error, Sendable, Equatable {
+    public let message: String
+    public let offset: Int
+}
+
+/// Variables visible to an expression: the facts at the root, then `let` bindings and macro variables.
+public final class Scope: Sendable {
+    let name: String
+    let value: Value
+    let parent: Scope?
+    let root: [String: Value]
+
+    public init(root: [String: Value]) {
+        self.name = ""
+        self.value = .null
+        self.parent = nil
+        self.root = root
+    }
+
+    init(name: String, value: Value, parent: Scope) {
+        self.name = name
+        self.value = value
+        self.parent = parent
+        self.root = [:]
+    }
+
+    public func binding(_ name: String, _ value: Value) -> Scope { Scope(name: name, value: value, parent: self) }
+
+    func lookup(_ key: String) -> Value? {
+        var s: Scope? = self
+        while let cur = s {
+            if cur.parent == nil { return cur.root[key] }
+            if cur.name == key { return cur.value }
+            s = cur.parent
+        }
+        return nil
+    }
+}
+
+/// Compiled regular expressions, shared by every evaluation.
+final class RegexCache: @unchecked Sendable {
+    static let shared = RegexCache()
+    private let lock = NSLock()
+    private var cache: [String: NSRegularExpression] = [:]
+
+    func regex(_ pattern: String) throws -> NSRegularExpression {
+        lock.lock()
+        defer { lock.unlock() }
+        if let r = cache[pattern] { return r }
+        let r = try NSRegularExpression(pattern: pattern)
+        cache[pattern] = r
+        return r
+    }
+}
+
+/// The functions and macros of the expression language, with their arities (receiver included).
+public enum Builtins {
+    public static let functions: [String: ClosedRange<Int>] = [
+        "size": 1...1, "lower": 1...1, "upper": 1...1, "trim": 1...1, "matches": 2...2,
+        "startsWith": 2...2, "endsWith": 2...2, "contains": 2...2, "join": 2...2, "type": 1...1,
+        "max": 1...1, "min": 1...1, "iso": 1...1, "hashKind": 1...1, "shape": 1...1, "keys": 1...1,
+        "coalesce": 1...16, "has": 1...1, "string": 1...1, "int": 1...1, "double": 1...1,
+        "split": 2...2, "sum": 1...1,
+    ]
+    public static let macros: Set<String> = ["exists", "all", "filter", "map", "first", "count"]
+}
+
+public enum Evaluator {
+    public static func evaluate(_ e: Expr, _ scope: Scope) throws(EvaluationError) -> Value {
+        switch e {
+        case .literal(let v, _):
+            return v
+        case .list(let items, _):
+            var out: [Value] = []
+            out.reserveCapacity(items.count)
+            for item in items { out.append(try evaluate(item, scope)) }
+            return .list(out)
+        case .ident(let name, let at):
+            guard let v = scope.lookup(name) else { throw EvaluationError(message: "unknown name '\(name)'", offset: at) }
+            return v
+        case .member(let base, let name, _):
+            return member(try evaluate(base, scope), name)
+        case .index(let base, let idx, let at):
+            let b = try evaluate(base, scope)
+            let i = try evaluate(idx, scope)
+            switch (b, i) {
+            case (.null, _), (_, .null): return .null
+            case (.map(let m), .string(let k)): return m[k] ?? .null
+            case (.list(let l), .int(let n)): return n >= 0 && n < l.count ? l[Int(n)] : .null
+            default: throw EvaluationError(message: "cannot index a \(b.typeName) with a \(i.typeName)", offset: at)
+            }
+        case .unary(let op, let inner, let at):
+            let v = try evaluate(inner, scope)
+            switch (op, v) {
+            case (_, .null): return .null
+            case ("!", .bool(let b)): return .bool(!b)
+            case ("-", .int(let i)): return .int(-i)
+            case ("-", .double(let d)): return .double(-d)
+            default: throw EvaluationError(message: "'\(op)' does not apply to a \(v.typeName)", offset: at)
+            }
+        case .conditional(let c, let a, let b, let at):
+            switch try evaluate(c, scope) {
+            case .bool(true): return try evaluate(a, scope)
+            case .bool(false): return try evaluate(b, scope)
+            case .null: return .null
+            case let other: throw EvaluationError(message: "a condition must be a bool, not a \(other.typeName)", offset: at)
+            }
+        case .binary(let op, let l, let r, let at):
+            return try binary(op, l, r, at, scope)
+        case .call(let name, let receiver, let args, let at):
+            if Builtins.macros.contains(name) {
+                guard let receiver else {
+                    throw EvaluationError(message: "\(name)() is called on a list: list.\(name)(x, ...)", offset: at)
+                }
+                return try macro(name, receiver, args, at, scope)
+            }
+            if name == "has" {
+                let target = receiver ?? args.first
+                switch target {
+                case .member(let base, let field, _)?:
+                    if case .map(let m) = try evaluate(base, scope), let v = m[field] { return .bool(!v.isNull) }
+                    return .bool(false)
+                case .index(let base, let idx, _)?:
+                    if case .map(let m) = try evaluate(base, scope), case .string(let k) = try evaluate(idx, scope),
+                       let v = m[k] {
+                        return .bool(!v.isNull)
+                    }
+                    return .bool(false)
+                default:
+                    throw EvaluationError(message: "has() takes a field: has(x.field)", offset: at)
+                }
+            }
+            var values: [Value] = []
+            if let receiver { values.append(try evaluate(receiver, scope)) }
+            for a in args { values.append(try evaluate(a, scope)) }
+            return try call(name, values, at)
+        }
+    }
+
+    static func member(_ base: Value, _ name: String) -> Value {
+        if case .map(let m) = base { return m[name] ?? .null }
+        return .null
+    }
+
+    static func truth(_ v: Value, _ at: Int) throws(EvaluationError) -> Bool? {
+        switch v {
+        case .bool(let b): return b
+        case .null: return nil
+        default: throw EvaluationError(message: "expected a bool, found a \(v.typeName)", offset: at)
+        }
+    }
+
+    static func binary(_ op: String, _ l: Expr, _ r: Expr, _ at: Int, _ scope: Scope) throws(EvaluationError) -> Value {
+        if op == "&&" || op == "||" {
+            let a = try truth(try evaluate(l, scope), l.offset)
+            if op == "&&", a == false { return .bool(false) }
+            if op == "||", a == true { return .bool(true) }
+            let b = try truth(try evaluate(r, scope), r.offset)
+            if op == "&&" {
+                if b == false { return .bool(false) }
+                return a == nil || b == nil ? .null : .bool(true)
+            }
+            if b == true { return .bool(true) }
+            return a == nil || b == nil ? .null : .bool(false)
+        }
+        let a = try evaluate(l, scope)
+        let b = try evaluate(r, scope)
+        switch op {
+        case "==": return .bool(equal(a, b))
+        case "!=": return .bool(!equal(a, b))
+        case "in":
+            switch b {
+            case .null: return .null
+            case .list(let items): return .bool(items.contains { equal($0, a) })
+            case .map(let m):
+                guard case .string(let k) = a else { return .bool(false) }
+                return .bool(m[k] != nil)
+            case .string(let s):
+                guard case .string(let sub) = a else { return .null }
+                return .bool(s.contains(sub))
+            default: throw EvaluationError(message: "'in' needs a list, map or string on its right, not a \(b.typeName)", offset: at)
+            }
+        case "<", "<=", ">", ">=":
+            if a.isNull || b.isNull { return .null }
+            guard let c = compare(a, b) else {
+                throw EvaluationError(message: "cannot compare a \(a.typeName) with a \(b.typeName) using '\(op)'", offset: at)
+            }
+            switch op {
+            case "<": return .bool(c < 0)
+            case "<=": return .bool(c <= 0)
+            case ">": return .bool(c > 0)
+            default: return .bool(c >= 0)
+            }
+        default:
+            return try arithmetic(op, a, b, at)
+        }
+    }
+
+    /// Orders two numbers or two strings; nil for anything else.
+    static func compare(_ a: Value, _ b: Value) -> Int? {
+        if let x = a.number, let y = b.number { return x < y ? -1 : (x > y ? 1 : 0) }
+        if case .string(let x) = a, case .string(let y) = b { return x < y ? -1 : (x > y ? 1 : 0) }
+        return nil
+    }
+
+    static func arithmetic(_ op: String, _ a: Value, _ b: Value, _ at: Int) throws(EvaluationError) -> Value {
+        if a.isNull || b.isNull { return .null }
+        switch (op, a, b) {
+        case ("+", .string(let x), .string(let y)): return .string(x + y)
+        case ("+", .secret(let x), .string(let y)): return .secret(Secret(x.raw + y))
+        case ("+", .string(let x), .secret(let y)): return .secret(Secret(x + y.raw))
+        case ("+", .secret(let x), .secret(let y)): return .secret(Secret(x.raw + y.raw))
+        case ("+", .list(let x), .list(let y)): return .list(x + y)
+        case (_, .int(let x), .int(let y)):
+            switch op {
+            case "+": let (v, o) = x.addingReportingOverflow(y); return o ? .double(Double(x) + Double(y)) : .int(v)
+            case "-": let (v, o) = x.subtractingReportingOverflow(y); return o ? .double(Double(x) - Double(y)) : .int(v)
+            case "*": let (v, o) = x.multipliedReportingOverflow(by: y); return o ? .double(Double(x) * Double(y)) : .int(v)
+            case "/":
+                guard y != 0 else { throw EvaluationError(message: "division by zero", offset: at) }
+                return .int(x / y)
+            case "%":
+                guard y != 0 else { throw EvaluationError(message: "division by zero", offset: at) }
+                return .int(x % y)
+            default: break
+            }
+        default:
+            if let x = a.number, let y = b.number {
+                switch op {
+                case "+": return .double(x + y)
+                case "-": return .double(x - y)
+                case "*": return .double(x * y)
+                case "/": return .double(x / y)
+                case "%": return .double(x.truncatingRemainder(dividingBy: y))
+                default: break
+                }
+            }
+        }
+        throw EvaluationError(message: "'\(op)' does not apply to a \(a.typeName) and a \(b.typeName)", offset: at)
+    }
+
+    /// Equality: numbers compare by value, secrets by their raw value (the result is only a bool).
+    public static func equal(_ a: Value, _ b: Value) -> Bool {
+        switch (a, b) {
+        case (.secret(let x), .secret(let y)): return x.constantTimeEquals(y)
+        case (.secret(let x), .string(let y)), (.string(let y), .secret(let x)): return x.constantTimeEquals(Secret(y))
+        case (.list(let x), .list(let y)): return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+        case (.map(let x), .map(let y)):
+            return x.count == y.count && x.allSatisfy { k, v in y[k].map { equal(v, $0) } ?? false }
+        default:
+            if let x = a.number, let y = b.number { return x == y }
+            return a == b
+        }
+    }
+
+    static func macro(_ name: String, _ receiver: Expr, _ args: [Expr], _ at: Int, _ scope: Scope) throws(EvaluationError) -> Value {
+        guard args.count == 2, case .ident(let v, _) = args[0] else {
+            throw EvaluationError(message: "\(name)() takes a variable name and an expression: list.\(name)(x, <expr of x>)", offset: at)
+        }
+        let body = args[1]
+        let items: [Value]
+        switch try evaluate(receiver, scope) {
+        case .null: return .null
+        case .list(let l): items = l
+        case .map(let m): items = m.keys.sorted().map { .string($0) }
+        case let other: throw EvaluationError(message: "\(name)() needs a list, not a \(other.typeName)", offset: at)
+        }
+        switch name {
+        case "map":
+            var out: [Value] = []
+            for item in items { out.append(try evaluate(body, scope.binding(v, item))) }
+            return .list(out)
+        case "filter":
+            var out: [Value] = []
+            for item in items where try truth(try evaluate(body, scope.binding(v, item)), body.offset) == true { out.append(item) }
+            return .list(out)
+        case "first":
+            for item in items where try truth(try evaluate(body, scope.binding(v, item)), body.offset) == true { return item }
+            return .null
+        case "count":
+            var n: Int64 = 0
+            for item in items where try truth(try evaluate(body, scope.binding(v, item)), body.offset) == true { n += 1 }
+            return .int(n)
+        case "exists":
+            var sawNull = false
+            for item in items {
+                switch try truth(try evaluate(body, scope.binding(v, item)), body.offset) {
+                case true?: return .bool(true)
+                case nil: sawNull = true
+                default: break
+                }
+            }
+            return sawNull ? .null : .bool(false)
+        default: // all
+            var sawNull = false
+            for item in items {
+                switch try truth(try evaluate(body, scope.binding(v, item)), body.offset) {
+                case false?: return .bool(false)
+                case nil: sawNull = true
+                default: break
+                }
+            }
+            return sawNull ? .null : .bool(true)
+        }
+    }
+
+    static func call(_ name: String, _ a: [Value], _ at: Int) throws(EvaluationError) -> Value {
+        func typeError(_ v: Value) -> EvaluationError {
+            EvaluationError(message: "\(name)() does not take a \(v.typeName)", offset: at)
+        }
+        func text(_ v: Value) throws(EvaluationError) -> String? {
+            switch v {
+            case .string(let s): return s
+            case .secret(let s): return s.raw
+            case .null: return nil
+            default: throw typeError(v)
+            }
+        }
+        switch name {
+        case "size":
+            switch a[0] {
+            case .null: return .null
+            case .string(let s): return .int(Int64(s.count))
+            case .secret(let s): return .int(Int64(s.raw.count))
+            case .list(let l): return .int(Int64(l.count))
+            case .map(let m): return .int(Int64(m.count))
+            case .bytes(let b): return .int(Int64(b.count))
+            default: throw typeError(a[0])
+            }
+        case "lower", "upper", "trim":
+            let f: (String) -> String = name == "lower" ? { $0.lowercased() }
+                : name == "upper" ? { $0.uppercased() } : { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            switch a[0] {
+            case .null: return .null
+            case .string(let s): return .string(f(s))
+            case .secret(let s): return .secret(Secret(f(s.raw)))
+            default: throw typeError(a[0])
+            }
+        case "matches":
+            guard let s = try text(a[0]) else { return .null }
+            guard case .string(let pattern) = a[1] else { throw typeError(a[1]) }
+            let re: NSRegularExpression
+            do { re = try RegexCache.shared.regex(pattern) } catch {
+                throw EvaluationError(message: "invalid regular expression '\(pattern)'", offset: at)
+            }
+            let ns = s as NSString
+            return .bool(re.firstMatch(in: s, range: NSRange(location: 0, length: ns.length)) != nil)
+        case "startsWith", "endsWith", "contains":
+            guard let s = try text(a[0]), let p = try text(a[1]) else { return .null }
+            if name == "startsWith" { return .bool(s.hasPrefix(p)) }
+            if name == "endsWith" { return .bool(s.hasSuffix(p)) }
+            return .bool(s.contains(p))
+        case "split":
+            guard let s = try text(a[0]), let sep = try text(a[1]) else { return .null }
+            if case .secret = a[0] { throw EvaluationError(message: "split() cannot take a secret apart", offset: at) }
+            return .list(s.components(separatedBy: sep).map { .string($0) })
+        case "join":
+            guard case .list(let items) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
+            guard case .string(let sep) = a[1] else { throw typeError(a[1]) }
+            return .string(items.map { Render.plain($0) }.joined(separator: sep))
+        case "type":
+            return .string(a[0].typeName)
+        case "string":
+            return a[0].isNull ? .null : .string(Render.plain(a[0]))
+        case "int":
+            switch a[0] {
+            case .null: return .null
+            case .int: return a[0]
+            case .double(let d): return d.isFinite && abs(d) < 9e18 ? .int(Int64(d)) : .null
+            case .string(let s): return Int64(s.trimmingCharacters(in: .whitespaces)).map { .int($0) } ?? .null
+            default: throw typeError(a[0])
+            }
+        case "double":
+            switch a[0] {
+            case .null: return .null
+            case .int(let i): return .double(Double(i))
+            case .double: return a[0]
+            case .string(let s): return Double(s.trimmingCharacters(in: .whitespaces)).map { .double($0) } ?? .null
+            default: throw typeError(a[0])
+            }
+        case "max", "min", "sum":
+            guard case .list(let items) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
+            let present = items.filter { !$0.isNull }
+            if name == "sum" {
+                var total: Value = .int(0)
+                for v in present { total = try arithmetic("+", total, v, at) }
+                return total
+            }
+            guard var best = present.first else { return .null }
+            for v in present.dropFirst() {
+                guard let c = compare(v, best) else {
+                    throw EvaluationError(message: "\(name)() cannot compare a \(v.typeName) with a \(best.typeName)", offset: at)
+                }
+                if (name == "min" && c < 0) || (name == "max" && c > 0) { best = v }
+            }
+            return best
+        case "iso":
+            guard let ms = a[0].number else { if a[0].isNull { return .null }; throw typeError(a[0]) }
+            return .string(Render.iso(ms))
+        case "hashKind":
+            switch a[0] {
+            case .null: return .string("null")
+            case .string(let s): return .string(HashKind.classify(s).rawValue)
+            case .secret(let s): return .string(HashKind.classify(s.raw).rawValue)
+            default: return .string("not-a-string")
+            }
+        case "shape":
+            switch a[0] {
+            case .null: return .string("null")
+            case .secret(let s): return .string(s.shape)
+            case .string(let s): return .string("\(s.count) chars")
+            default: return .string(a[0].typeName)
+            }
+        case "keys":
+            guard case .map(let m) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
+            return .list(m.keys.sorted().map { .string($0) })
+        case "coalesce":
+            return a.first { !$0.isNull } ?? .null
+        default:
+            throw EvaluationError(message: "unknown function '\(name)'", offset: at)
+        }
+    }
+}
+
+/// How values print inside messages and fix text. Secrets print as their shape only.
+public enum Render {
+    public static func plain(_ v: Value) -> String {
+        switch v {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .int(let i): return String(i)
+        case .double(let d):
+            if d == d.rounded() && abs(d) < 1e15 { return String(Int64(d)) }
+            return "\(d)"
+        case .string(let s): return s
+        case .bytes(let b): return "\(b.count) bytes"
+        case .secret(let s): return s.description
+        case .list(let items): return items.map { plain($0) }.joined(separator: ", ")
+        case .map: return JSONWriter.write(v, pretty: false)
+        }
+    }
+
+    public static func iso(_ ms: Double) -> String {
+        let date = Date(timeIntervalSince1970: ms / 1000)
+        let f = ISO8601DateFormatter()
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+
+/// A document as read from a table: field name to value.
+public typealias Row = [String: Value]
+
+/// Emails as Better Auth treats them.
+public enum Email {
+    /// Lowercased and trimmed: the form that Better Auth's lookup (lowercased input, exact match) can find.
+    public static func normalize(_ s: String) -> String {
+        s.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+
+    /// True when a stored value is this email ignoring case and surrounding whitespace.
+    public static func matches(_ stored: Value, _ normalized: String) -> Bool {
+        guard case .string(let s) = stored else { return false }
+        return normalize(s) == normalized
+    }
+}
+
+/// Where the data came from, as shown in the report's `source` object.
+public struct SourceInfo: Sendable {
+    public var kind: String
+    public var location: String
+    public var deployment: String?
+    public var isProd: Bool
+    public var exportFormat: String?
+    public var malformedLines: Int
+    /// Where the malformed lines are (`users/documents.jsonl:12`), a few at most.
+    public var malformedExamples: [String]
+    public var tableRows: [String: Int]
+
+    public init(kind: String, location: String, deployment: String? = nil, isProd: Bool = false, exportFormat: String? = nil,
+                malformedLines: Int = 0, malformedExamples: [String] = [], tableRows: [String: Int] = [:]) {
+        self.kind = kind
+        self.location = location
+        self.deployment = deployment
+        self.isProd = isProd
+        self.exportFormat = exportFormat
+        self.malformedLines = malformedLines
+        self.malformedExamples = malformedExamples
+        self.tableRows = tableRows
+    }
+}
+
+/// What a source can look up for one email. Each call may return a superset (candidates);
+/// `PersonLookup` decides what belongs to the person.
+public protocol DiagnoseDataSource {
+    /// Better Auth `user` documents whose email may match `normalizedEmail` ignoring case and surrounding whitespace.
+    func betterAuthUsers(normalizedEmail: String) throws -> [Row]
+    /// App rows that may hold the email, one of `ids` in any field, or whose `_id` is in `appIds`;
+    /// plus a few rows of the table to detect the link field from.
+    func appRows(normalizedEmail: String, ids: [String], appIds: [String]) throws -> (candidates: [Row], sample: [Row])
+    /// Better Auth `account` and `session` documents whose `userId` may be one of `userIds`.
+    func accountsAndSessions(userIds: [String]) throws -> (accounts: [Row], sessions: [Row])
+    /// What the source is, filled in after the lookups (row counts, malformed lines).
+    var info: SourceInfo { get }
+}
+
+/// The rows that belong to one person in both databases.
+public struct PersonData: Sendable {
+    public var baUsers: [Row] = []
+    public var accounts: [Row] = []
+    public var sessions: [Row] = []
+    public var appUsers: [Row] = []
+    public var linkField = "email"
+    public var linkDetected = true
+
+    public init() {}
+}
+
+public enum PersonLookup {
+    /// Runs the lookups in the order their inputs need: users, then app rows (links), then accounts and sessions.
+    public static func lookup(normalizedEmail email: String, config: Config, source: DiagnoseDataSource) throws -> PersonData {
+        var data = PersonData()
+        data.baUsers = try source.betterAuthUsers(normalizedEmail: email)
+            .filter { Email.matches($0["email"] ?? .null, email) }
+            .sorted { a, b in
+                // The exact match first: it is the one Better Auth's lookup finds.
+                let ea = a["email"]?.stringValue == email, eb = b["email"]?.stringValue == email
+                if ea != eb { return ea }
+                return (a["_creationTime"]?.number ?? 0, a["_id"]?.stringValue ?? "") < (b["_creationTime"]?.number ?? 0, b["_id"]?.stringValue ?? "")
+            }
+        let baIds = data.baUsers.compactMap { $0["_id"]?.stringValue }
+        let legacyAppIds = data.baUsers.compactMap { $0["userId"]?.stringValue }
+        let (candidates, sample) = try source.appRows(normalizedEmail: email, ids: baIds, appIds: legacyAppIds)
+        data.linkField = detectLinkField(config: config, appRows: sample + candidates, baUsers: data.baUsers)
+        data.linkDetected = config.linkField == "auto"
+        let idSet = Set(baIds), legacySet = Set(legacyAppIds)
+        data.appUsers = candidates.filter { row in
+            Email.matches(row[config.emailField] ?? .null, email)
+                || linkTarget(row, data.linkField).map { idSet.contains($0) } == true
+                || Config.linkCandidates.contains { f in row[f]?.stringValue.map { idSet.contains($0) } == true }
+                || (row["_id"]?.stringValue).map { legacySet.contains($0) } == true
+        }
+        if let first = data.baUsers.first?["_id"]?.stringValue {
+            // The row linked to the chosen Better Auth user comes first.
+            data.appUsers.sort { a, b in
+                let la = linkTarget(a, data.linkField) == first, lb = linkTarget(b, data.linkField) == first
+                if la != lb { return la }
+                return (a["_id"]?.stringValue ?? "") < (b["_id"]?.stringValue ?? "")
+            }
+        }
+        let targets = data.appUsers.compactMap { linkTarget($0, data.linkField) }
+        var userIds: [String] = []
+        for id in baIds + targets where !userIds.contains(id) { userIds.append(id) }
+        if !userIds.isEmpty {
+            let idSet = Set(userIds)
+            let (accounts, sessions) = try source.accountsAndSessions(userIds: userIds)
+            data.accounts = accounts.filter { ($0["userId"]?.stringValue).map { idSet.contains($0) } == true }
+            data.sessions = sessions.filter { ($0["userId"]?.stringValue).map { idSet.contains($0) } == true }
+        }
+        return data
+    }
+
+    /// The Better Auth user id an app row points at through the link field, if any.
+    public static func linkTarget(_ row: Row, _ linkField: String) -> String? {
+        switch linkField {
+        case "email", Config.legacyLink: return nil
+        case "tokenIdentifier":
+            guard let t = row["tokenIdentifier"]?.stringValue, let bar = t.lastIndex(of: "|") else { return nil }
+            return String(t[t.index(after: bar)...])
+        default: return row[linkField]?.stringValue
+        }
+    }
+
+    public static func detectLinkField(config: Config, appRows: [Row], baUsers: [Row]) -> String {
+        if config.linkField != "auto" { return config.linkField }
+        for f in Config.linkCandidates where appRows.contains(where: { $0[f].map { !$0.isNull } ?? false }) { return f }
+        if baUsers.contains(where: { $0["userId"]?.stringValue != nil }) { return Config.legacyLink }
+        return "email"
+    }
+}
+
+/// Field names whose string values are secrets in any table.
+public enum SecretFields {
+    public static func isSecret(_ name: String) -> Bool {
+        let n = name.lowercased()
+        if n == "tokenidentifier" { return false }
+        return n.contains("password") || n.contains("token") || n.contains("secret") || n.contains("privatekey")
+            || n == "key" || n.hasSuffix("apikey") || n == "backupcodes"
+    }
+
+    /// Secret-looking environment variable names (DESIGN §7).
+    public static func isSecretEnvName(_ name: String) -> Bool {
+        name.uppercased().range(of: "SECRET|KEY|TOKEN|PASSWORD|PRIVATE|JWKS", options: .regularExpression) != nil
+    }
+
+    /// The row with every secret-looking string field wrapped as a secret.
+    public static func protect(_ row: Row) -> Value {
+        var out = row
+        for (k, v) in row where isSecret(k) { out[k] = v.asSecret() }
+        return .map(out)
+    }
+}
+
+/// The facts data model that rule expressions see (documented in rules/README.md).
+public struct Facts: Sendable {
+    public let root: [String: Value]
+
+    public init(root: [String: Value]) { self.root = root }
+
+    public static func diagnose(email: String, data: PersonData, source: SourceInfo, config: Config,
+                                env: Value = .null, now: Date, passwordCheck: Value = .null) -> Facts {
+        let normalized = Email.normalize(email)
+        let baUsers = data.baUsers.map(SecretFields.protect)
+        let appUsers = data.appUsers.map(SecretFields.protect)
+        let prodFlag = source.isProd ? " --prod" : ""
+        var siteURL = "https://<your-deployment>.convex.site"
+        if case .map(let e) = env, case .map(let convex)? = e["convex"], let s = convex["CONVEX_SITE_URL"]?.stringValue {
+            siteURL = s
+        }
+        var sourceFacts: [String: Value] = [
+            "kind": .string(source.kind), "location": .string(source.location),
+            "deployment": source.deployment.map { .string($0) } ?? .null, "isProd": .bool(source.isProd),
+            "exportFormat": source.exportFormat.map { .string($0) } ?? .null,
+            "malformedLines": .int(Int64(source.malformedLines)),
+        ]
+        sourceFacts["tableRows"] = .map(source.tableRows.mapValues { .int(Int64($0)) })
+        let root: [String: Value] = [
+            "input": .map([
+                "email": .string(email), "normalizedEmail": .string(normalized), "passwordCheck": passwordCheck,
+            ]),
+            "source": .map(sourceFacts),
+            "ba": .map([
+                "user": baUsers.first ?? .null, "users": .list(baUsers),
+                "accounts": .list(data.accounts.map(SecretFields.protect)),
+                "sessions": .list(data.sessions.map(SecretFields.protect)),
+            ]),
+            "app": .map([
+                "user": appUsers.first ?? .null, "users": .list(appUsers), "linkField": .string(data.linkField),
+                "linkDetected": .bool(data.linkDetected), "table": .string(config.appTable),
+                "emailField": .string(config.emailField),
+            ]),
+            "env": env,
+            "config": config.facts,
+            "now": .int(Int64((now.timeIntervalSince1970 * 1000).rounded())),
+            "cli": .map([
+                "prodFlag": .string(source.isProd ? "--prod" : ""),
+                "run": .string("npx convex run\(prodFlag)"),
+                "envSet": .string("npx convex env set\(prodFlag)"),
+                "import": .string("npx convex import\(prodFlag)"),
+                "data": .string("npx convex data\(prodFlag)"),
+                "siteUrl": .string(siteURL),
+            ]),
+        ]
+        return Facts(root: root)
+    }
+
+    /// Every secret value reachable from the facts, for the final redaction pass.
+    public var secrets: Set<String> {
+        var out = Set<String>()
+        for v in root.values { v.collectSecrets(into: &out) }
+        return out
+    }
+}

@@ -1,0 +1,245 @@
+import Yams
+
+public enum Severity: String, Sendable, Comparable, CaseIterable {
+    case info, warning, error
+
+    var rank: Int { self == .info ? 0 : (self == .warning ? 1 : 2) }
+
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+}
+
+public enum Mode: String, Sendable, CaseIterable {
+    case diagnose, audit, env
+}
+
+/// One checklist rule, as loaded from a YAML file in `rules/`.
+public struct Rule: Sendable {
+    public let id: String
+    public let step: Int
+    public let title: String
+    public let severity: Severity
+    public let modes: [Mode]
+    public let requires: [String]
+    public let lets: [(name: String, expr: Expr)]
+    /// When present and not true, the rule is `skip` with `skipMessage`.
+    public let when: Expr?
+    public let skipMessage: Template?
+    public let assertion: Expr
+    public let message: Template
+    public let passMessage: Template?
+    public let fix: Template?
+    /// When true, a failure of this rule counts as an error whatever `severity` says.
+    public let errorWhen: Expr?
+    public let evidence: [(name: String, expr: Expr)]
+    public let docs: String?
+    public let description: String?
+    public let why: String?
+    /// Where the rule was loaded from (`rules/ba.user.exists.yaml`, or `built-in:...`).
+    public let file: String
+    /// The YAML text, for `rules explain`.
+    public let source: String
+}
+
+/// A rule file that could not be loaded: names the file, line and column.
+public struct RuleLoadError: Error, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+    public let message: String
+
+    public var description: String { "\(file):\(line):\(column): \(message)" }
+}
+
+/// The names every rule expression can see (the facts data model, rules/README.md).
+public let factRoots: Set<String> = ["input", "source", "ba", "app", "env", "config", "now", "cli"]
+
+public enum RuleLoader {
+    static let knownKeys: Set<String> = [
+        "id", "step", "title", "severity", "modes", "requires", "let", "when", "skipMessage", "assert",
+        "message", "passMessage", "fix", "errorWhen", "evidence", "docs", "description", "why",
+    ]
+
+    public static func load(yaml: String, file: String) throws(RuleLoadError) -> Rule {
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        func fail(_ message: String, _ mark: Mark?) -> RuleLoadError {
+            RuleLoadError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message)
+        }
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else { throw fail("the rule file is empty", nil) }
+            root = node
+        } catch let e as RuleLoadError {
+            throw e
+        } catch let e as YamlError {
+            throw yamlError(e, file: file)
+        } catch {
+            throw fail("not valid YAML: \(error)", nil)
+        }
+        guard let mapping = root.mapping else { throw fail("a rule file is a YAML mapping (id:, step:, title:, ...)", root.mark) }
+        var fields: [String: Node] = [:]
+        for (k, v) in mapping {
+            guard let key = k.string else { throw fail("keys must be plain names", k.mark) }
+            guard knownKeys.contains(key) else {
+                throw fail("unknown key '\(key)' (known: \(knownKeys.sorted().joined(separator: ", ")))", k.mark)
+            }
+            if fields[key] != nil { throw fail("duplicate key '\(key)'", k.mark) }
+            fields[key] = v
+        }
+        func string(_ key: String, required: Bool) throws(RuleLoadError) -> (String, Node)? {
+            guard let node = fields[key] else {
+                if required { throw fail("missing required key '\(key)'", root.mark) }
+                return nil
+            }
+            guard let s = node.scalar?.string else { throw fail("'\(key)' must be a text value", node.mark) }
+            return (s, node)
+        }
+        func stringList(_ key: String) throws(RuleLoadError) -> [(String, Node)] {
+            guard let node = fields[key] else { return [] }
+            guard let seq = node.sequence else { throw fail("'\(key)' must be a list, e.g. [a, b]", node.mark) }
+            var out: [(String, Node)] = []
+            for item in seq {
+                guard let s = item.scalar?.string else { throw fail("'\(key)' items must be text", item.mark) }
+                out.append((s, item))
+            }
+            return out
+        }
+        func position(of node: Node, offset: Int) -> (Int, Int) {
+            ExpressionPosition.locate(node: node, offset: offset, lines: lines)
+        }
+        func expr(_ text: String, _ node: Node) throws(RuleLoadError) -> Expr {
+            do {
+                return try ExpressionParser.parse(text)
+            } catch {
+                let (l, c) = position(of: node, offset: error.offset)
+                throw RuleLoadError(file: file, line: l, column: c, message: error.message)
+            }
+        }
+        func template(_ text: String, _ node: Node) throws(RuleLoadError) -> Template {
+            do {
+                return try Template.parse(text)
+            } catch {
+                let (l, c) = position(of: node, offset: error.offset)
+                throw RuleLoadError(file: file, line: l, column: c, message: error.message)
+            }
+        }
+        func validate(_ e: Expr, _ node: Node, _ names: Set<String>, base: Int = 0) throws(RuleLoadError) {
+            do {
+                try ExpressionValidator.validate(e, names: names)
+            } catch {
+                let (l, c) = position(of: node, offset: base + error.offset)
+                throw RuleLoadError(file: file, line: l, column: c, message: error.message)
+            }
+        }
+
+        guard let (id, idNode) = try string("id", required: true) else { throw fail("missing id", root.mark) }
+        guard id.range(of: "^[a-z][a-z0-9-]*(\\.[a-z0-9][a-z0-9-]*)+$", options: .regularExpression) != nil else {
+            throw fail("rule id '\(id)' must be dotted lowercase words, e.g. app.user.subscription", idNode.mark)
+        }
+        guard let stepNode = fields["step"] else { throw fail("missing required key 'step'", root.mark) }
+        guard let step = stepNode.scalar.flatMap({ Int($0.string) }), step > 0 else {
+            throw fail("'step' must be a positive whole number", stepNode.mark)
+        }
+        guard let (title, _) = try string("title", required: true) else { throw fail("missing title", root.mark) }
+        var severity = Severity.error
+        if let (s, node) = try string("severity", required: false) {
+            guard let sev = Severity(rawValue: s) else { throw fail("severity must be error, warning or info, not '\(s)'", node.mark) }
+            severity = sev
+        }
+        var modes: [Mode] = []
+        for (m, node) in try stringList("modes") {
+            guard let mode = Mode(rawValue: m) else { throw fail("unknown mode '\(m)' (diagnose, audit, env)", node.mark) }
+            modes.append(mode)
+        }
+        if fields["modes"] == nil { modes = [.diagnose] }
+        let requires = try stringList("requires").map(\.0)
+
+        var names = factRoots
+        var lets: [(String, Expr)] = []
+        if let letNode = fields["let"] {
+            guard let m = letNode.mapping else { throw fail("'let' must be a mapping of name: expression", letNode.mark) }
+            for (k, v) in m {
+                guard let name = k.string, name.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                    throw fail("a let name must be an identifier", k.mark)
+                }
+                if factRoots.contains(name) { throw fail("'\(name)' is a fact name and cannot be redefined", k.mark) }
+                guard let text = v.scalar?.string else { throw fail("'let' values are expressions", v.mark) }
+                let e = try expr(text, v)
+                try validate(e, v, names)
+                lets.append((name, e))
+                names.insert(name)
+            }
+        }
+        func optionalExpr(_ key: String) throws(RuleLoadError) -> Expr? {
+            guard let (text, node) = try string(key, required: false) else { return nil }
+            let e = try expr(text, node)
+            try validate(e, node, names)
+            return e
+        }
+        func optionalTemplate(_ key: String) throws(RuleLoadError) -> Template? {
+            guard let (text, node) = try string(key, required: false) else { return nil }
+            let t = try template(text, node)
+            for (e, offset) in t.expressions { try validate(e, node, names, base: offset) }
+            return t
+        }
+        let when = try optionalExpr("when")
+        guard let assertion = try optionalExpr("assert") else { throw fail("missing required key 'assert'", root.mark) }
+        guard let message = try optionalTemplate("message") else { throw fail("missing required key 'message'", root.mark) }
+        var evidence: [(String, Expr)] = []
+        if let evNode = fields["evidence"] {
+            guard let m = evNode.mapping else { throw fail("'evidence' must be a mapping of name: expression", evNode.mark) }
+            for (k, v) in m {
+                guard let name = k.string, let text = v.scalar?.string else { throw fail("evidence entries are name: expression", k.mark) }
+                let e = try expr(text, v)
+                try validate(e, v, names)
+                evidence.append((name, e))
+            }
+        }
+        return Rule(
+            id: id, step: step, title: title, severity: severity, modes: modes, requires: requires, lets: lets,
+            when: when, skipMessage: try optionalTemplate("skipMessage"), assertion: assertion, message: message,
+            passMessage: try optionalTemplate("passMessage"), fix: try optionalTemplate("fix"),
+            errorWhen: try optionalExpr("errorWhen"), evidence: evidence,
+            docs: try string("docs", required: false)?.0, description: try string("description", required: false)?.0,
+            why: try string("why", required: false)?.0, file: file, source: yaml)
+    }
+
+    static func yamlError(_ e: YamlError, file: String) -> RuleLoadError {
+        switch e {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return RuleLoadError(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
+        default:
+            return RuleLoadError(file: file, line: 1, column: 1, message: "not valid YAML: \(e)")
+        }
+    }
+}
+
+/// Maps an offset inside a YAML scalar back to a line and column of the file.
+enum ExpressionPosition {
+    static func locate(node: Node, offset: Int, lines: [String]) -> (Int, Int) {
+        guard let mark = node.mark else { return (1, 1) }
+        let text = node.scalar?.string ?? ""
+        let chars = Array(text)
+        var lineInText = 0, colInText = 0
+        for c in chars.prefix(offset) {
+            if c == "\n" { lineInText += 1; colInText = 0 } else { colInText += 1 }
+        }
+        let style = node.scalar?.style
+        if style == .literal || style == .folded {
+            // Block scalars start on the line after the indicator; find the first content line.
+            let firstLine = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            var start = mark.line // 0-based index of the line after the indicator
+            while start < lines.count, lines[start].trimmingCharacters(in: .whitespaces) != firstLine.trimmingCharacters(in: .whitespaces) {
+                start += 1
+            }
+            guard start < lines.count else { return (mark.line, mark.column) }
+            let target = min(start + lineInText, lines.count - 1)
+            let indent = lines[target].prefix { $0 == " " }.count
+            return (target + 1, indent + colInText + 1)
+        }
+        let quoted = style == .singleQuoted || style == .doubleQuoted ? 1 : 0
+        if lineInText == 0 { return (mark.line, mark.column + quoted + colInText) }
+        let target = min(mark.line - 1 + lineInText, lines.count - 1)
+        let indent = lines[max(target, 0)].prefix { $0 == " " }.count
+        return (target + 1, indent + colInText + 1)
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// A value in the facts data model: what rule expressions see and what reports carry.
+public indirect enum Value: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case bytes([UInt8])
+    case list([Value])
+    case map([String: Value])
+    /// A secret (password hash, token, key, secret env value). It can be compared and classified,
+    /// never rendered: every renderer prints its `shape` instead.
+    case secret(Secret)
+
+    public var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+
+    public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+
+    public var listValue: [Value]? { if case .list(let l) = self { return l } else { return nil } }
+
+    public var mapValue: [String: Value]? { if case .map(let m) = self { return m } else { return nil } }
+
+    /// A number as a Double, for int and double values.
+    public var number: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        default: return nil
+        }
+    }
+
+    public subscript(key: String) -> Value {
+        if case .map(let m) = self { return m[key] ?? .null }
+        return .null
+    }
+
+    /// The type name used by the expression language's `type()` function.
+    public var typeName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .double: return "double"
+        case .string: return "string"
+        case .bytes: return "bytes"
+        case .list: return "list"
+        case .map: return "map"
+        case .secret: return "secret"
+        }
+    }
+}
+
+/// A secret string. Its raw value is reachable only inside the module, for comparisons and
+/// classification; `description` and every rendering show only its shape.
+public struct Secret: Sendable, Equatable, CustomStringConvertible {
+    let raw: String
+
+    public init(_ raw: String) { self.raw = raw }
+
+    /// A printable description of the secret that reveals nothing of its value.
+    public var shape: String {
+        let kind = HashKind.classify(raw)
+        switch kind {
+        case .empty: return "empty"
+        case .scrypt: return "scrypt salt:key, \(raw.count) chars"
+        case .other: return "set, \(raw.count) chars"
+        default: return "\(kind.label), \(raw.count) chars"
+        }
+    }
+
+    public var description: String { "‹secret: \(shape)›" }
+
+    /// Compares two secrets in time independent of where they differ.
+    public func constantTimeEquals(_ other: Secret) -> Bool {
+        let a = Array(raw.utf8), b = Array(other.raw.utf8)
+        var diff = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<max(a.count, b.count) {
+            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return diff == 0
+    }
+
+    /// The raw value, for the final redaction pass only.
+    package var redactionValue: String { raw }
+}
+
+/// What kind of password hash (or other secret) a stored string looks like.
+public enum HashKind: String, Sendable, CaseIterable {
+    case scrypt, scryptUppercase = "scrypt-uppercase", bcrypt, argon2, pbkdf2Werkzeug = "pbkdf2-werkzeug"
+    case pbkdf2Django = "pbkdf2-django", luciaV2 = "lucia-v2", wrongLength = "wrong-length", empty, other
+
+    public var label: String {
+        switch self {
+        case .scrypt: return "Better Auth scrypt (salt:key)"
+        case .scryptUppercase: return "scrypt with uppercase hex"
+        case .bcrypt: return "bcrypt hash"
+        case .argon2: return "argon2 hash"
+        case .pbkdf2Werkzeug: return "Werkzeug pbkdf2 hash"
+        case .pbkdf2Django: return "Django pbkdf2 hash"
+        case .luciaV2: return "Lucia v2 s2: hash"
+        case .wrongLength: return "salt:key with wrong lengths"
+        case .empty: return "empty"
+        case .other: return "unrecognised value"
+        }
+    }
+
+    public static func classify(_ s: String) -> HashKind {
+        if s.isEmpty { return .empty }
+        let bytes = Array(s.utf8)
+        func isHex(_ part: ArraySlice<UInt8>, lower: Bool) -> Bool {
+            part.allSatisfy { b in
+                (b >= 48 && b <= 57) || (b >= 97 && b <= 102) || (!lower && b >= 65 && b <= 70)
+            }
+        }
+        if s.hasPrefix("$2a$") || s.hasPrefix("$2b$") || s.hasPrefix("$2y$") || s.hasPrefix("$2x$") { return .bcrypt }
+        if s.hasPrefix("$argon2") { return .argon2 }
+        if s.hasPrefix("pbkdf2:") { return .pbkdf2Werkzeug }
+        if s.hasPrefix("pbkdf2_") { return .pbkdf2Django }
+        if s.hasPrefix("s2:") { return .luciaV2 }
+        let parts = bytes.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        if parts.count == 2 {
+            let (salt, key) = (parts[0], parts[1])
+            if salt.count == 32 && key.count == 128 {
+                if isHex(salt, lower: true) && isHex(key, lower: true) { return .scrypt }
+                if isHex(salt, lower: false) && isHex(key, lower: false) { return .scryptUppercase }
+            } else if !salt.isEmpty && !key.isEmpty && isHex(salt, lower: false) && isHex(key, lower: false) {
+                return .wrongLength
+            }
+        }
+        return .other
+    }
+}
+
+extension Value {
+    /// Wraps string values as secrets; other values pass through.
+    public func asSecret() -> Value {
+        switch self {
+        case .string(let s): return .secret(Secret(s))
+        default: return self
+        }
+    }
+
+    /// Every secret inside this value, for the final redaction pass.
+    package func collectSecrets(into out: inout Set<String>) {
+        switch self {
+        case .secret(let s): out.insert(s.raw)
+        case .list(let l): for v in l { v.collectSecrets(into: &out) }
+        case .map(let m): for v in m.values { v.collectSecrets(into: &out) }
+        default: break
+        }
+    }
+}

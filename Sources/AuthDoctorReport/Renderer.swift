@@ -1,0 +1,35 @@
+import AuthDoctorCore
+
+/// One output format. A renderer only reads the report; it never reads a source.
+public protocol ReportRenderer {
+    func render(_ report: Report) -> String
+}
+
+public enum OutputFormat: String, CaseIterable, Sendable {
+    case text, json
+
+    public func renderer(color: Bool) -> ReportRenderer {
+        switch self {
+        case .text: return TextRenderer(color: color)
+        case .json: return JSONRenderer()
+        }
+    }
+}
+
+/// DESIGN §10: one object, keys sorted, written once.
+public struct JSONRenderer: ReportRenderer {
+    public init() {}
+
+    public func render(_ report: Report) -> String { JSONWriter.write(report.value) + "\n" }
+
+    /// The exit-2 shape: `{"schemaVersion":1,"tool":{...},"error":{"message":...}}`.
+    public static func error(_ message: String, command: String?) -> String {
+        var out: [String: Value] = [
+            "schemaVersion": .int(1),
+            "tool": .map(["name": .string(toolName), "version": .string(toolVersion)]),
+            "error": .map(["message": .string(message)]),
+        ]
+        if let command { out["command"] = .string(command) }
+        return JSONWriter.write(.map(out)) + "\n"
+    }
+}

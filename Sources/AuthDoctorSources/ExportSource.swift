@@ -1,0 +1,215 @@
+import Foundation
+import AuthDoctorCore
+
+/// The two value encodings of `documents.jsonl` (reference: convex-export-and-http.md).
+public enum ExportFormat: String, Sendable {
+    case uniform, legacy
+}
+
+/// Turns parsed export JSON into Convex values: `$bytes`/`$float`/`$integer` objects in the uniform
+/// format; int64 strings and base64 bytes (typed by `generated_schema.jsonl`) in the legacy one.
+public struct ValueDecoder: Sendable {
+    public let format: ExportFormat
+    /// Legacy only: top-level fields that the shape declares as int64 or bytes.
+    public let int64Fields: Set<String>
+    public let bytesFields: Set<String>
+
+    public init(format: ExportFormat, int64Fields: Set<String> = [], bytesFields: Set<String> = []) {
+        self.format = format
+        self.int64Fields = int64Fields
+        self.bytesFields = bytesFields
+    }
+
+    public func decode(_ v: Value) -> Value {
+        guard case .map(let m) = v else { return v }
+        var out: [String: Value] = [:]
+        for (k, field) in m {
+            switch format {
+            case .uniform:
+                out[k] = ValueDecoder.uniform(field)
+            case .legacy:
+                if int64Fields.contains(k), case .string(let s) = field, let i = Int64(s) {
+                    out[k] = .int(i)
+                } else if bytesFields.contains(k), case .string(let s) = field, let d = Data(base64Encoded: s) {
+                    out[k] = .bytes([UInt8](d))
+                } else {
+                    out[k] = field
+                }
+            }
+        }
+        return .map(out)
+    }
+
+    static func uniform(_ v: Value) -> Value {
+        switch v {
+        case .list(let items): return .list(items.map(uniform))
+        case .map(let m):
+            if m.count == 1, let (k, inner) = m.first.map({ ($0.key, $0.value) }), k.hasPrefix("$"), case .string(let b64) = inner,
+               let data = Data(base64Encoded: b64) {
+                switch k {
+                case "$bytes": return .bytes([UInt8](data))
+                case "$float" where data.count == 8:
+                    let bits = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    return .double(Double(bitPattern: UInt64(littleEndian: bits)))
+                case "$integer" where data.count == 8:
+                    let bits = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                    return .int(Int64(bitPattern: UInt64(littleEndian: bits)))
+                default: break
+                }
+            }
+            return .map(m.mapValues(uniform))
+        default: return v
+        }
+    }
+
+    /// Reads a legacy shape string (`{"a": int64, "b"?: bytes, ...}`) for its top-level int64 and bytes fields.
+    public static func legacyFields(shape: String) -> (int64: Set<String>, bytes: Set<String>) {
+        var ints = Set<String>(), bytes = Set<String>()
+        guard let re = try? NSRegularExpression(pattern: "\"([^\"\\\\]+)\"\\??: (int64|bytes)\\b") else { return ([], []) }
+        // Only fields at nesting depth 1 count.
+        let chars = Array(shape.utf16)
+        var depthAt = [Int](repeating: 0, count: chars.count + 1)
+        var depth = 0, inString = false, escaped = false
+        for (i, c) in chars.enumerated() {
+            depthAt[i] = depth
+            if inString {
+                if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false }
+                continue
+            }
+            if c == 0x22 { inString = true } else if c == 0x7B || c == 0x3C { depth += 1 } else if c == 0x7D || c == 0x3E { depth -= 1 }
+        }
+        let ns = shape as NSString
+        for m in re.matches(in: shape, range: NSRange(location: 0, length: ns.length)) where depthAt[m.range.location] == 1 {
+            let name = ns.substring(with: m.range(at: 1))
+            if ns.substring(with: m.range(at: 2)) == "int64" { ints.insert(name) } else { bytes.insert(name) }
+        }
+        return (ints, bytes)
+    }
+}
+
+/// Reads a Convex snapshot export for one email (DESIGN §8): one streaming pass per table, a byte-level
+/// prefilter, a real parse of the candidate lines only.
+public final class ExportSource: DiagnoseDataSource {
+    public let archive: ExportArchive
+    public let config: Config
+    public let format: ExportFormat
+    public let deployment: String?
+    public let isProd: Bool
+    var tableRows: [String: Int] = [:]
+    var malformed = 0
+    var malformedExamples: [String] = []
+    /// Every string of a secret-looking field in the candidate lines, for the final redaction pass.
+    public private(set) var seenSecrets = Set<String>()
+
+    public init(path: String, config: Config, isProd: Bool) throws(SourceError) {
+        archive = try ExportArchive(path: path)
+        self.config = config
+        self.isProd = isProd
+        let docs = archive.paths.filter { $0.hasSuffix("/documents.jsonl") || $0 == "documents.jsonl" }
+        guard !docs.isEmpty else {
+            throw SourceError("\(path): an empty export: it holds no <table>/documents.jsonl. Export again with `npx convex export --path backup.zip`.")
+        }
+        let prefix = "_components/\(config.component)/"
+        guard archive.paths.contains(where: { $0.hasPrefix(prefix) }) else {
+            let components = Set(archive.paths.compactMap { p -> String? in
+                let parts = p.split(separator: "/")
+                return parts.count > 2 && parts[0] == "_components" ? String(parts[1]) : nil
+            }).sorted()
+            let found = components.isEmpty ? "it has no components at all" : "components in it: \(components.joined(separator: ", "))"
+            throw SourceError("\(path): no _components/\(config.component) in this export (\(found)). Is Better Auth installed as a component under another name? Try `component: NAME` in auth-doctor.yaml (--config).")
+        }
+        for table in ["user", "account", "session"] where !archive.paths.contains("\(prefix)\(table)/documents.jsonl") {
+            throw SourceError("\(path): the \(config.component) component has no \(table) table (\(prefix)\(table)/documents.jsonl is missing). The export is incomplete; export again.")
+        }
+        let appPath = "\(config.appTable)/documents.jsonl"
+        guard archive.paths.contains(appPath) else {
+            let roots = archive.paths.filter { $0.hasSuffix("/documents.jsonl") && !$0.hasPrefix("_") }
+                .map { String($0.dropLast("/documents.jsonl".count)) }.sorted()
+            throw SourceError("\(path): no app table '\(config.appTable)' in this export (root tables: \(roots.isEmpty ? "none" : roots.joined(separator: ", "))). Set `appTable: NAME` in auth-doctor.yaml (--config).")
+        }
+        // The generation is written in every generated_schema.jsonl: "uniform", or a shape string.
+        var detected = ExportFormat.uniform
+        if let first = try? ExportSource.schemaLine(archive, "\(prefix)user/generated_schema.jsonl") {
+            detected = first == "uniform" ? .uniform : .legacy
+        } else if let first = try? ExportSource.schemaLine(archive, "\(config.appTable)/generated_schema.jsonl") {
+            detected = first == "uniform" ? .uniform : .legacy
+        }
+        format = detected
+        deployment = ExportSource.deploymentName(from: path)
+    }
+
+    /// `snapshot_<deployment>_<ts>.zip` → `<deployment>`.
+    public static func deploymentName(from path: String) -> String? {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        guard let re = try? NSRegularExpression(pattern: "^snapshot_(.+)_([0-9]+)(\\.zip)?$") else { return nil }
+        let ns = name as NSString
+        guard let m = re.firstMatch(in: name, range: NSRange(location: 0, length: ns.length)) else { return nil }
+        return ns.substring(with: m.range(at: 1))
+    }
+
+    static func schemaLine(_ archive: ExportArchive, _ path: String) throws -> String? {
+        guard archive.paths.contains(path) else { return nil }
+        let data = try archive.read(path)
+        let line = data.split(separator: 0x0A, maxSplits: 1).first ?? Data()
+        guard case .string(let s) = try JSONParser.parse(Data(line)) else { return nil }
+        return s
+    }
+
+    func decoder(for table: String) -> ValueDecoder {
+        guard format == .legacy else { return ValueDecoder(format: .uniform) }
+        let schemaPath = table.replacingOccurrences(of: "/documents.jsonl", with: "/generated_schema.jsonl")
+        guard let shape = try? ExportSource.schemaLine(archive, schemaPath) else { return ValueDecoder(format: .legacy) }
+        let (ints, bytes) = ValueDecoder.legacyFields(shape: shape)
+        return ValueDecoder(format: .legacy, int64Fields: ints, bytesFields: bytes)
+    }
+
+    /// Streams one table through the prefilter and returns the decoded candidate rows.
+    func scan(_ path: String, key: String, needles: [Needle], sampleLines: Int = 0) throws(SourceError) -> (rows: [Row], sample: [Row]) {
+        let decoder = decoder(for: path)
+        var rows: [Row] = []
+        let scanner = LineScanner(path: path, needles: needles, sampleLines: sampleLines) { v in
+            if case .map(let m) = decoder.decode(v) { rows.append(m) }
+        }
+        try archive.stream(path) { data in scanner.feed(data) }
+        scanner.finish()
+        tableRows[key] = scanner.lines
+        malformed += scanner.malformed
+        for line in scanner.malformedAt where malformedExamples.count < 5 {
+            malformedExamples.append("\(path):\(line)")
+        }
+        let sample = scanner.sample.compactMap { v -> Row? in
+            if case .map(let m) = decoder.decode(v) { return m } else { return nil }
+        }
+        for row in rows + sample {
+            for (k, v) in row where SecretFields.isSecret(k) {
+                if case .string(let s) = v { seenSecrets.insert(s) }
+            }
+        }
+        return (rows, sample)
+    }
+
+    var componentPrefix: String { "_components/\(config.component)/" }
+
+    public func betterAuthUsers(normalizedEmail: String) throws -> [Row] {
+        try scan("\(componentPrefix)user/documents.jsonl", key: "\(config.component)/user", needles: [.email(normalizedEmail)]).rows
+    }
+
+    public func appRows(normalizedEmail: String, ids: [String], appIds: [String]) throws -> (candidates: [Row], sample: [Row]) {
+        let needles = [Needle.email(normalizedEmail)] + (ids + appIds).map { Needle.exact($0) }
+        let found = try scan("\(config.appTable)/documents.jsonl", key: config.appTable, needles: needles, sampleLines: 20)
+        return (found.rows, found.sample)
+    }
+
+    public func accountsAndSessions(userIds: [String]) throws -> (accounts: [Row], sessions: [Row]) {
+        let needles = userIds.map { Needle.exact($0) }
+        let accounts = try scan("\(componentPrefix)account/documents.jsonl", key: "\(config.component)/account", needles: needles).rows
+        let sessions = try scan("\(componentPrefix)session/documents.jsonl", key: "\(config.component)/session", needles: needles).rows
+        return (accounts, sessions)
+    }
+
+    public var info: SourceInfo {
+        SourceInfo(kind: "export", location: archive.location, deployment: deployment, isProd: isProd,
+                   exportFormat: format.rawValue, malformedLines: malformed, malformedExamples: malformedExamples,
+                   tableRows: tableRows)
+    }
+}

@@ -1,0 +1,252 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import AuthDoctorCore
+import CScan
+
+/// What to look for in the raw bytes of a JSONL table before parsing anything.
+public enum Needle: Sendable, Equatable {
+    /// An email, matched ignoring ASCII case. Give it lowercased.
+    case email(String)
+    /// An exact byte string, e.g. a document id.
+    case exact(String)
+}
+
+/// Streams a `documents.jsonl` in chunks and fully parses only the lines that contain a needle
+/// (the byte-level prefilter of DESIGN §8). Counts rows and malformed lines on the way.
+public final class LineScanner {
+    public static let maxLineBytes = 256 << 20
+
+    let needles: [[UInt8]]
+    let caseInsensitive: [Bool]
+    let sampleLines: Int
+    let path: String
+    let onRow: (Value) -> Void
+
+    /// Lines seen so far (complete lines, plus a last line without its newline at `finish`).
+    public private(set) var lines = 0
+    public private(set) var malformed = 0
+    public private(set) var malformedAt: [Int] = []
+    public private(set) var sample: [Value] = []
+
+    var carry: [UInt8] = []
+    var skippingOverlong = false
+
+    /// - Parameters:
+    ///   - sampleLines: also parse (and keep in `sample`) this many lines from the top, whatever they hold.
+    ///   - onRow: receives each parsed candidate line.
+    public init(path: String, needles: [Needle], sampleLines: Int = 0, onRow: @escaping (Value) -> Void) {
+        self.path = path
+        self.needles = needles.map { n in
+            switch n {
+            case .email(let s): return Array(s.lowercased().utf8)
+            case .exact(let s): return Array(s.utf8)
+            }
+        }
+        self.caseInsensitive = needles.map { if case .email = $0 { return true } else { return false } }
+        self.sampleLines = sampleLines
+        self.onRow = onRow
+    }
+
+    public func feed(_ data: Data) {
+        data.withUnsafeBytes { feed($0) }
+    }
+
+    public func feed(_ chunk: UnsafeRawBufferPointer) {
+        guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        var start = 0
+        if skippingOverlong || !carry.isEmpty {
+            guard let nl = memchr(base, 0x0A, chunk.count) else {
+                appendCarry(UnsafeRawBufferPointer(start: base, count: chunk.count))
+                return
+            }
+            let firstLen = base.distance(to: UnsafeRawPointer(nl))
+            appendCarry(UnsafeRawBufferPointer(start: base, count: firstLen))
+            if skippingOverlong {
+                skippingOverlong = false
+                lines += 1
+            } else {
+                let line = carry
+                carry.removeAll(keepingCapacity: true)
+                line.withUnsafeBytes { processRegion($0, endsWithNewline: false) }
+            }
+            start = firstLen + 1
+        }
+        guard start < chunk.count else { return }
+        let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
+        // The region up to and including the last newline is processed in place; the tail waits.
+        var last = rest.count - 1
+        while last >= 0 && rest[last] != 0x0A { last -= 1 }
+        if last >= 0 {
+            processRegion(UnsafeRawBufferPointer(rebasing: rest[...last]), endsWithNewline: true)
+        }
+        if last + 1 < rest.count {
+            appendCarry(UnsafeRawBufferPointer(rebasing: rest[(last + 1)...]))
+        }
+    }
+
+    /// Ends the stream: a last line without a newline is a row too (and is checked, since a truncated
+    /// file usually ends in the middle of one).
+    public func finish() {
+        if skippingOverlong { skippingOverlong = false; return }
+        guard !carry.isEmpty else { return }
+        let line = carry
+        carry.removeAll()
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+        line.withUnsafeBytes { buf in
+            let lineNo = lines + 1
+            lines += 1
+            var matched = lineNo <= sampleLines
+            if !matched { matched = findsNeedle(buf) }
+            // Always parse it: it is the one place where truncation shows.
+            parseLine(buf, lineNumber: lineNo, deliver: matched, sampleIt: lineNo <= sampleLines)
+        }
+    }
+
+    func appendCarry(_ bytes: UnsafeRawBufferPointer) {
+        if skippingOverlong { return }
+        if carry.count + bytes.count > LineScanner.maxLineBytes {
+            // A line this long is not a document; count it as malformed and skip to the next newline.
+            carry.removeAll()
+            skippingOverlong = true
+            malformed += 1
+            if malformedAt.count < 5 { malformedAt.append(lines + 1) }
+            return
+        }
+        carry.append(contentsOf: bytes)
+    }
+
+    func findsNeedle(_ buf: UnsafeRawBufferPointer) -> Bool {
+        for i in needles.indices where find(i, in: buf, from: 0) != nil { return true }
+        return false
+    }
+
+    /// Processes complete lines. `region` ends with a newline when `endsWithNewline` (else it is one line).
+    func processRegion(_ region: UnsafeRawBufferPointer, endsWithNewline: Bool) {
+        let firstLine = lines + 1
+        let count = endsWithNewline ? LineScanner.countNewlines(region) : 1
+        var starts: [Int] = []
+        // Lines at the top of the table that are parsed whatever they hold.
+        if firstLine <= sampleLines {
+            var pos = 0
+            var n = firstLine
+            while pos < region.count && n <= sampleLines {
+                starts.append(pos)
+                guard let nl = memchr(region.baseAddress! + pos, 0x0A, region.count - pos) else { break }
+                pos = region.baseAddress!.distance(to: UnsafeRawPointer(nl)) + 1
+                n += 1
+            }
+        }
+        for i in needles.indices {
+            var from = 0
+            while let hit = find(i, in: region, from: from) {
+                let (s, e) = LineScanner.lineBounds(region, around: hit)
+                starts.append(s)
+                from = e + 1
+                if from >= region.count { break }
+            }
+        }
+        if !starts.isEmpty {
+            for s in Set(starts).sorted() {
+                let (_, e) = LineScanner.lineBounds(region, around: s)
+                let lineNo = firstLine + LineScanner.countNewlines(UnsafeRawBufferPointer(rebasing: region[..<s]))
+                let line = UnsafeRawBufferPointer(rebasing: region[s..<e])
+                let isSample = lineNo <= sampleLines
+                parseLine(line, lineNumber: lineNo, deliver: !isSample || findsNeedle(line), sampleIt: isSample)
+            }
+        }
+        lines += count
+    }
+
+    struct NotAnObject: Error {}
+
+    func parseLine(_ line: UnsafeRawBufferPointer, lineNumber: Int, deliver: Bool, sampleIt: Bool) {
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+        do {
+            let v = try JSONParser.parse(line)
+            guard case .map = v else { throw NotAnObject() }
+            if sampleIt { sample.append(v) }
+            if deliver { onRow(v) }
+        } catch {
+            malformed += 1
+            if malformedAt.count < 5 { malformedAt.append(lineNumber) }
+        }
+    }
+
+    /// The offset of needle `i` in `buf` at or after `from`, or nil.
+    func find(_ i: Int, in buf: UnsafeRawBufferPointer, from: Int) -> Int? {
+        let needle = needles[i]
+        guard !needle.isEmpty, from < buf.count, let base = buf.baseAddress else { return nil }
+        if !caseInsensitive[i] {
+            return needle.withUnsafeBytes { n -> Int? in
+                guard let p = cscan_memmem(base + from, buf.count - from, n.baseAddress!, n.count) else { return nil }
+                return base.distance(to: UnsafeRawPointer(p))
+            }
+        }
+        // Case-insensitive: anchor on a byte that has no case ('@' in an email), then compare around it.
+        let anchorIndex = needle.firstIndex { !LineScanner.isLetter($0) } ?? 0
+        let anchor = needle[anchorIndex]
+        var pos = from + anchorIndex
+        while pos < buf.count {
+            let found: Int
+            if LineScanner.isLetter(anchor) {
+                guard pos < buf.count else { return nil }
+                found = pos
+            } else {
+                guard let p = memchr(base + pos, Int32(anchor), buf.count - pos) else { return nil }
+                found = base.distance(to: UnsafeRawPointer(p))
+            }
+            let start = found - anchorIndex
+            if start >= from && start + needle.count <= buf.count {
+                var ok = true
+                for j in 0..<needle.count where LineScanner.lower(buf[start + j]) != needle[j] { ok = false; break }
+                if ok { return start }
+            }
+            pos = found + 1
+        }
+        return nil
+    }
+
+    static func isLetter(_ b: UInt8) -> Bool { (b >= 65 && b <= 90) || (b >= 97 && b <= 122) }
+
+    static func lower(_ b: UInt8) -> UInt8 { b >= 65 && b <= 90 ? b | 0x20 : b }
+
+    /// The start and end (exclusive, at the newline) of the line around `pos`.
+    static func lineBounds(_ buf: UnsafeRawBufferPointer, around pos: Int) -> (Int, Int) {
+        let base = buf.baseAddress!
+        var s = 0
+        if pos > 0, let p = cscan_memrchr(base, 0x0A, pos) {
+            s = base.distance(to: UnsafeRawPointer(p)) + 1
+        }
+        var e = buf.count
+        if pos < buf.count, let p = memchr(base + pos, 0x0A, buf.count - pos) {
+            e = base.distance(to: UnsafeRawPointer(p))
+        }
+        return (s, e)
+    }
+
+    /// Counts newline bytes, eight at a time.
+    public static func countNewlines(_ buf: UnsafeRawBufferPointer) -> Int {
+        var n = 0
+        var i = 0
+        let count = buf.count
+        guard let base = buf.baseAddress else { return 0 }
+        let ones: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        while i + 8 <= count {
+            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ ones
+            // High bit set exactly in the bytes of w that are zero.
+            let y = ~(((w & low7) &+ low7) | w | low7)
+            n += y.nonzeroBitCount
+            i += 8
+        }
+        while i < count {
+            if buf[i] == 0x0A { n += 1 }
+            i += 1
+        }
+        return n
+    }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import AuthDoctorCore
+import AuthDoctorReport
+import AuthDoctorSources
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct AuthDoctor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auth-doctor",
+        abstract: "Explains why a user of a Convex + Better Auth app cannot sign in.",
+        version: toolVersion,
+        subcommands: [Diagnose.self])
+}
+
+extension OutputFormat: ExpressibleByArgument {}
+
+enum FailOn: String, ExpressibleByArgument, CaseIterable {
+    case error, warning
+    var severity: Severity { self == .error ? .error : .warning }
+}
+
+enum ColorMode: String, ExpressibleByArgument, CaseIterable {
+    case auto, always, never
+}
+
+/// An exit-2 failure: what went wrong and what to do.
+struct DoctorFailure: Error {
+    let message: String
+}
+
+struct OutputOptions: ParsableArguments {
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Option(name: .customLong("fail-on"), help: "Lowest severity that fails the run (exit 1): error or warning.")
+    var failOn: FailOn = .error
+
+    @Option(help: "Colour: auto (a TTY, NO_COLOR unset, TERM not dumb), always or never.")
+    var color: ColorMode = .auto
+
+    @Flag(name: .customLong("redact-pii"), help: "Mask emails and names in the output.")
+    var redactPII = false
+
+    var useColor: Bool {
+        switch color {
+        case .always: return true
+        case .never: return false
+        case .auto:
+            let env = ProcessInfo.processInfo.environment
+            return isatty(STDOUT_FILENO) == 1 && env["NO_COLOR"] == nil && env["TERM"] != "dumb"
+        }
+    }
+}
+
+struct Diagnose: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Walk the sign-in checklist for one email.",
+        discussion: """
+            Reads a `npx convex export` zip (or the folder it unzips to) without extracting it, finds the \
+            email's rows in the Better Auth component and the app table, and names the first failing step \
+            with its fix. Exit codes: 0 healthy, 1 a rule failed, 2 the doctor could not do its job, 64 usage.
+            """)
+
+    @Argument(help: "The email that cannot sign in (as the user types it).")
+    var email: String
+
+    @Option(help: "A `npx convex export` zip, or the folder it unzips to.")
+    var export: String?
+
+    @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
+    var config: String?
+
+    @Flag(help: "The data is from the production deployment: fix commands get --prod.")
+    var prod = false
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if export == nil {
+            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder)")
+        }
+    }
+
+    func run() throws {
+        try Runner.run(command: "diagnose", output: output) {
+            let cfg = try Runner.loadConfig(config)
+            let rules = try Runner.loadRules()
+            let source: ExportSource
+            do {
+                source = try ExportSource(path: export ?? "", config: cfg, isProd: prod)
+            } catch let e as SourceError {
+                throw DoctorFailure(message: e.message)
+            }
+            let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now())
+            let outcome: Doctor.Outcome
+            do {
+                outcome = try Doctor.diagnose(email: email, source: source, options: options)
+            } catch let e as SourceError {
+                throw DoctorFailure(message: e.message)
+            }
+            return (outcome.report, outcome.secrets.union(source.seenSecrets), outcome.personalData)
+        }
+    }
+}
+
+enum Runner {
+    /// Runs a command body, prints its report once, and maps the outcome to the exit code.
+    static func run(command: String, output: OutputOptions,
+                    _ body: () throws -> (Report, Set<String>, Set<String>)) throws {
+        do {
+            let (report, secrets, pii) = try body()
+            let redactPII = output.redactPII
+            let redactor = Redactor(secrets: secrets, names: redactPII ? pii : [], redactPII: redactPII)
+            let text = redactor.apply(output.format.renderer(color: output.useColor).render(report))
+            FileHandle.standardOutput.write(Data(text.utf8))
+            if report.failed { throw ExitCode(1) }
+        } catch let failure as DoctorFailure {
+            FileHandle.standardError.write(Data("auth-doctor: error: \(failure.message)\n".utf8))
+            if output.format == .json {
+                FileHandle.standardOutput.write(Data(JSONRenderer.error(failure.message, command: command).utf8))
+            }
+            throw ExitCode(2)
+        }
+    }
+
+    static func loadConfig(_ path: String?) throws -> Config {
+        let file: String
+        if let path {
+            file = path
+        } else if FileManager.default.fileExists(atPath: "auth-doctor.yaml") {
+            file = "auth-doctor.yaml"
+        } else {
+            return Config()
+        }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw DoctorFailure(message: "\(file): cannot read the config file. Check the path (--config) and its permissions.")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DoctorFailure(message: "\(file): the config is not UTF-8 text.")
+        }
+        do {
+            return try Config.parse(yaml: text, file: file)
+        } catch {
+            throw DoctorFailure(message: "\(error.description). Fix the config file.")
+        }
+    }
+
+    static func loadRules() throws -> RuleSet {
+        do {
+            return try RuleSet.builtIn()
+        } catch {
+            throw DoctorFailure(message: "invalid rule file: \(error.description)")
+        }
+    }
+
+    /// The clock. `AUTH_DOCTOR_NOW` (epoch milliseconds or ISO 8601) pins it for reproducible reports.
+    static func now() throws -> Date {
+        guard let raw = ProcessInfo.processInfo.environment["AUTH_DOCTOR_NOW"], !raw.isEmpty else { return Date() }
+        if let ms = Double(raw) { return Date(timeIntervalSince1970: ms / 1000) }
+        if let d = ISO8601DateFormatter().date(from: raw) { return d }
+        throw DoctorFailure(message: "AUTH_DOCTOR_NOW=\(raw) is neither epoch milliseconds nor an ISO 8601 date.")
+    }
+}
