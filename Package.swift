@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "CScan"),
         // Export (zip or folder) reading, config and env files.
         .target(name: "AuthDoctorSources", dependencies: [
-            "AuthDoctorCore", "CScan",
+            "AuthDoctorCore", "CScan", .product(name: "Yams", package: "Yams"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // One renderer per output format.

@@ -68,12 +68,9 @@ extension Config {
         var config = Config()
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let e as YamlError {
-            let r = RuleLoader.yamlError(e, file: file)
-            throw ConfigError(file: file, line: r.line, column: r.column, message: r.message)
+            root = try RuleLoader.compose(yaml, file: file)
         } catch {
-            throw fail("not valid YAML: \(error)", nil)
+            throw ConfigError(file: file, line: error.line, column: error.column, message: error.message)
         }
         guard let root else { return config }
         guard let mapping = root.mapping else { throw fail("the config is a YAML mapping of key: value", root.mark) }

@@ -94,7 +94,8 @@ public struct Redactor: Sendable {
     public init(secrets: Set<String>, names: Set<String> = [], redactPII: Bool = false) {
         // Longest first, so a secret that contains another is masked whole.
         self.secrets = secrets.filter { $0.count >= Redactor.minimumSecretLength }.sorted { ($0.count, $0) > ($1.count, $1) }
-        self.names = names.filter { $0.count >= 2 }.sorted { ($0.count, $0) > ($1.count, $1) }
+        // Emails are masked by pattern (keeping the domain); names are masked whole.
+        self.names = names.filter { $0.count >= 2 && !$0.contains("@") }.sorted { ($0.count, $0) > ($1.count, $1) }
         self.redactPII = redactPII
     }
 

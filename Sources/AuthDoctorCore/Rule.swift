@@ -48,6 +48,13 @@ public struct RuleLoadError: Error, Sendable, CustomStringConvertible {
     public let message: String
 
     public var description: String { "\(file):\(line):\(column): \(message)" }
+
+    public init(file: String, line: Int, column: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+    }
 }
 
 /// The names every rule expression can see (the facts data model, rules/README.md).
@@ -64,17 +71,7 @@ public enum RuleLoader {
         func fail(_ message: String, _ mark: Mark?) -> RuleLoadError {
             RuleLoadError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message)
         }
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else { throw fail("the rule file is empty", nil) }
-            root = node
-        } catch let e as RuleLoadError {
-            throw e
-        } catch let e as YamlError {
-            throw yamlError(e, file: file)
-        } catch {
-            throw fail("not valid YAML: \(error)", nil)
-        }
+        guard let root = try compose(yaml, file: file) else { throw fail("the rule file is empty", nil) }
         guard let mapping = root.mapping else { throw fail("a rule file is a YAML mapping (id:, step:, title:, ...)", root.mark) }
         var fields: [String: Node] = [:]
         for (k, v) in mapping {
@@ -203,6 +200,17 @@ public enum RuleLoader {
             why: try string("why", required: false)?.0, file: file, source: yaml)
     }
 
+    /// Parses YAML text into a node tree with positions; YAML errors carry file, line and column.
+    public static func compose(_ yaml: String, file: String) throws(RuleLoadError) -> Node? {
+        do {
+            return try Yams.compose(yaml: yaml)
+        } catch let e as YamlError {
+            throw yamlError(e, file: file)
+        } catch {
+            throw RuleLoadError(file: file, line: 1, column: 1, message: "not valid YAML: \(error)")
+        }
+    }
+
     static func yamlError(_ e: YamlError, file: String) -> RuleLoadError {
         switch e {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
@@ -233,8 +241,9 @@ enum ExpressionPosition {
             }
             guard start < lines.count else { return (mark.line, mark.column) }
             let target = min(start + lineInText, lines.count - 1)
-            let indent = lines[target].prefix { $0 == " " }.count
-            return (target + 1, indent + colInText + 1)
+            // The block's indentation: that of its first content line, less what the text keeps of it.
+            let blockIndent = lines[start].prefix { $0 == " " }.count - firstLine.prefix { $0 == " " }.count
+            return (target + 1, blockIndent + colInText + 1)
         }
         let quoted = style == .singleQuoted || style == .doubleQuoted ? 1 : 0
         if lineInText == 0 { return (mark.line, mark.column + quoted + colInText) }

@@ -1,0 +1,148 @@
+import AuthDoctorCore
+import Foundation
+import Yams
+
+/// A rule's own pass/fail examples (`rules/fixtures/<rule-id>.yaml`), SwiftLint-style: each case is a tiny
+/// export tree, written to a temporary folder and diagnosed through the real export reader.
+public struct RuleFixture: Sendable {
+    public struct Case: Sendable {
+        public let name: String
+        public let email: String
+        public let expect: Status
+        public let messageContains: [String]
+        public let fixContains: [String]
+        public let notContains: [String]
+        public let config: Config
+        public let prod: Bool
+        public let now: Date
+        /// Table key (`betterAuth/user`, `users`) to JSONL text.
+        public let tables: [String: String]
+        public let line: Int
+    }
+
+    public let rule: String
+    public let file: String
+    public let cases: [Case]
+
+    /// The fixed clock of fixtures unless a case sets `now`: 2026-01-01T00:00:00Z.
+    public static let defaultNow = Date(timeIntervalSince1970: 1_767_225_600)
+
+    public static func load(yaml: String, file: String) throws(RuleLoadError) -> RuleFixture {
+        func fail(_ message: String, _ mark: Mark?) -> RuleLoadError {
+            RuleLoadError(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message)
+        }
+        guard let root = try RuleLoader.compose(yaml, file: file) else { throw fail("the fixture file is empty", nil) }
+        guard let m = root.mapping, let rule = m["rule"]?.string else { throw fail("a fixture file starts with 'rule: <id>'", root.mark) }
+        guard let seq = m["cases"]?.sequence, !seq.isEmpty else { throw fail("a fixture file needs 'cases:', a list", root.mark) }
+        let caseKeys: Set<String> = ["name", "email", "expect", "message", "fix", "notContains", "config", "prod", "now", "tables"]
+        var cases: [Case] = []
+        for c in seq {
+            guard let cm = c.mapping else { throw fail("each case is a mapping", c.mark) }
+            for (k, _) in cm where !caseKeys.contains(k.string ?? "") {
+                throw fail("unknown key '\(k.string ?? "?")' in a case (known: \(caseKeys.sorted().joined(separator: ", ")))", k.mark)
+            }
+            guard let name = cm["name"]?.string else { throw fail("a case needs 'name'", c.mark) }
+            guard let email = cm["email"]?.string else { throw fail("case '\(name)' needs 'email'", c.mark) }
+            guard let expectText = cm["expect"]?.string, let expect = Status(rawValue: expectText) else {
+                throw fail("case '\(name)' needs 'expect: pass|fail|warn|skip|error'", c.mark)
+            }
+            func strings(_ key: String) throws(RuleLoadError) -> [String] {
+                guard let n = cm[key] else { return [] }
+                if let s = n.scalar?.string { return [s] }
+                guard let items = n.sequence else { throw fail("'\(key)' is text or a list of texts", n.mark) }
+                return items.compactMap { $0.string }
+            }
+            var config = Config()
+            if let cn = cm["config"] {
+                do {
+                    config = try Config.parse(yaml: try Yams.serialize(node: cn), file: "\(file) (case '\(name)')")
+                } catch let e as ConfigError {
+                    throw fail(e.message, cn.mark)
+                } catch {
+                    throw fail("bad config: \(error)", cn.mark)
+                }
+            }
+            var tables: [String: String] = [:]
+            if let tn = cm["tables"] {
+                guard let tm = tn.mapping else { throw fail("'tables' maps a table (betterAuth/user, users) to JSONL lines", tn.mark) }
+                for (k, v) in tm {
+                    guard let key = k.string, let text = v.string else { throw fail("table entries are name: JSONL text", k.mark) }
+                    tables[key] = text
+                }
+            }
+            var now = defaultNow
+            if let nn = cm["now"]?.string {
+                guard let ms = Double(nn) else { throw fail("'now' is epoch milliseconds", cm["now"]?.mark) }
+                now = Date(timeIntervalSince1970: ms / 1000)
+            }
+            cases.append(Case(name: name, email: email, expect: expect, messageContains: try strings("message"),
+                              fixContains: try strings("fix"), notContains: try strings("notContains"), config: config,
+                              prod: cm["prod"]?.bool ?? false, now: now, tables: tables, line: c.mark?.line ?? 1))
+        }
+        return RuleFixture(rule: rule, file: file, cases: cases)
+    }
+
+    /// Writes a case's export tree into `dir` (empty Better Auth and app tables unless the case fills them).
+    public static func materialize(_ c: Case, in dir: URL) throws {
+        let fm = FileManager.default
+        var tables = c.tables
+        for t in ["\(c.config.component)/user", "\(c.config.component)/account", "\(c.config.component)/session", c.config.appTable]
+            where tables[t] == nil {
+            tables[t] = ""
+        }
+        for (key, text) in tables {
+            var path = key
+            if key.hasPrefix("\(c.config.component)/") { path = "_components/\(key)" }
+            let folder = dir.appendingPathComponent(path)
+            try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+            var body = text
+            if !body.isEmpty && !body.hasSuffix("\n") { body += "\n" }
+            try Data(body.utf8).write(to: folder.appendingPathComponent("documents.jsonl"))
+            try Data("\"uniform\"\n".utf8).write(to: folder.appendingPathComponent("generated_schema.jsonl"))
+        }
+    }
+
+    /// The outcome of one case: nil when it passed, else what went wrong.
+    public struct CaseFailure: Sendable, CustomStringConvertible {
+        public let file: String
+        public let line: Int
+        public let name: String
+        public let problem: String
+
+        public var description: String { "\(file):\(line): case '\(name)': \(problem)" }
+    }
+
+    /// Runs every case against `rules` and returns the failures.
+    public func run(rules: RuleSet) -> [CaseFailure] {
+        var failures: [CaseFailure] = []
+        for c in cases {
+            func failed(_ p: String) { failures.append(CaseFailure(file: file, line: c.line, name: c.name, problem: p)) }
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("auth-doctor-fixture-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            do {
+                try RuleFixture.materialize(c, in: dir)
+                let source = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
+                let outcome = try Doctor.diagnose(email: c.email, source: source,
+                                                  options: Doctor.Options(config: c.config, rules: rules, now: c.now))
+                guard let r = outcome.report.results.first(where: { $0.rule == rule }) else {
+                    failed("rule \(rule) did not run")
+                    continue
+                }
+                if r.status != c.expect { failed("expected \(c.expect.rawValue), got \(r.status.rawValue): \(r.message)") }
+                for s in c.messageContains where !r.message.contains(s) {
+                    failed("message does not contain \"\(s)\": \(r.message)")
+                }
+                for s in c.fixContains where !(r.fix ?? "").contains(s) {
+                    failed("fix does not contain \"\(s)\": \(r.fix ?? "(none)")")
+                }
+                let all = r.message + "\n" + (r.fix ?? "") + "\n" + JSONWriter.write(.map(r.evidence))
+                for s in c.notContains where all.contains(s) {
+                    failed("output contains \"\(s)\", which it must not")
+                }
+            } catch {
+                failed("could not run: \(error)")
+            }
+        }
+        return failures
+    }
+}

@@ -1,0 +1,316 @@
+import AuthDoctorCore
+import Foundation
+import Testing
+
+private let goldenDir = repoRoot.appendingPathComponent("Tests/Golden")
+
+/// Compares with a golden file; `UPDATE_GOLDEN=1 swift test` rewrites them.
+private func expectGolden(_ name: String, _ actual: String) throws {
+    let url = goldenDir.appendingPathComponent(name)
+    if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+        try FileManager.default.createDirectory(at: goldenDir, withIntermediateDirectories: true)
+        try Data(actual.utf8).write(to: url)
+        return
+    }
+    let expected = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    #expect(actual == expected, "\(name) differs from its golden file (UPDATE_GOLDEN=1 swift test rewrites it)")
+}
+
+@Suite(.serialized) struct EndToEnd {
+    @Test func theDemoReproducesTheClassicFailure() throws {
+        let r = try runCLI(["diagnose", "admin@example.com", "--export", demoExport])
+        #expect(r.exitCode == 1)
+        #expect(r.stderr.isEmpty)
+        #expect(r.stdout.contains("Verdict: problem at step 10, app.user.exists"))
+        // The fix names the Better Auth user _id and the sync mutation.
+        #expect(r.stdout.contains(#"npx convex run users:syncFromAuth '{"authId":"jh7amwytcfh6pg51qdr1ratc09471rpx""#))
+        #expect(!r.stdout.contains("\u{1B}["), "no colour when stdout is not a TTY")
+    }
+
+    @Test func goldenTextAndJSON() throws {
+        for (email, name) in [("admin@example.com", "demo-admin"), ("ada@example.com", "demo-ada"), ("carol@example.com", "demo-carol")] {
+            let text = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip"], cwd: repoRoot)
+            try expectGolden("\(name).txt", text.stdout)
+            let json = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip", "--format", "json"], cwd: repoRoot)
+            try expectGolden("\(name).json", json.stdout)
+        }
+    }
+
+    @Test func jsonReportFollowsTheContract() throws {
+        let r = try runCLI(["diagnose", "Admin@Example.com ", "--export", demoExport, "--format", "json"])
+        #expect(r.exitCode == 1)
+        let v = try JSONParser.parse(r.stdout)
+        #expect(v["schemaVersion"] == .int(1))
+        #expect(v["tool"]["name"] == .string("auth-doctor"))
+        #expect(v["command"] == .string("diagnose"))
+        #expect(v["input"]["email"] == .string("Admin@Example.com "))
+        #expect(v["input"]["normalizedEmail"] == .string("admin@example.com"))
+        #expect(v["source"]["kind"] == .string("export"))
+        #expect(v["source"]["exportFormat"] == .string("uniform"))
+        #expect(v["source"]["malformedLines"] == .int(0))
+        #expect(v["verdict"]["status"] == .string("problem"))
+        #expect(v["verdict"]["rule"] == .string("app.user.exists"))
+        #expect(v["verdict"]["step"] == .int(10))
+        let results = v["results"].listValue ?? []
+        #expect(results.count == 14)
+        #expect(results.map { $0["step"] } == (1...14).map { .int(Int64($0)) })
+        for r in results {
+            #expect(Set(r.mapValue?.keys.map { $0 } ?? []) == ["rule", "step", "title", "severity", "status", "message", "fix", "blockedBy", "evidence"])
+        }
+        #expect(v["summary"] == .map(["pass": .int(10), "fail": .int(1), "warn": .int(0), "skip": .int(3), "error": .int(0)]))
+        // Keys are sorted at every level.
+        let keys = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  \"") }.map { $0.split(separator: "\"")[1] }
+        #expect(keys == keys.sorted())
+    }
+
+    @Test func runsAreByteForByteDeterministic() throws {
+        for format in ["text", "json"] {
+            let a = try runCLI(["diagnose", "carol@example.com", "--export", demoExport, "--format", format])
+            let b = try runCLI(["diagnose", "carol@example.com", "--export", demoExport, "--format", format])
+            #expect(a.stdout == b.stdout)
+            #expect(!a.stdout.isEmpty)
+        }
+    }
+
+    @Test func exitCodes() throws {
+        #expect(try runCLI(["diagnose", "ada@example.com", "--export", demoExport]).exitCode == 0)
+        #expect(try runCLI(["diagnose", "erin@example.com", "--export", demoExport]).exitCode == 0)
+        #expect(try runCLI(["diagnose", "erin@example.com", "--export", demoExport, "--fail-on", "warning"]).exitCode == 1)
+        #expect(try runCLI(["diagnose", "bob@example.com", "--export", demoExport]).exitCode == 1)
+        // Usage errors: 64.
+        #expect(try runCLI(["diagnose", "ada@example.com"]).exitCode == 64)
+        #expect(try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--format", "yaml"]).exitCode == 64)
+        #expect(try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--admin-key", "prod:x|secret"]).exitCode == 64)
+        #expect(try runCLI(["diagnose"]).exitCode == 64)
+        let v = try runCLI(["--version"])
+        #expect(v.exitCode == 0 && v.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == toolVersion)
+    }
+
+    @Test func warningsShowButKeepTheVerdictHealthy() throws {
+        let r = try runCLI(["diagnose", "erin@example.com", "--export", demoExport])
+        #expect(r.exitCode == 0)
+        #expect(r.stdout.contains("[!]  8 Email is verified"))
+        #expect(r.stdout.contains("Verdict: healthy"))
+        let strict = try runCLI(["diagnose", "erin@example.com", "--export", demoExport, "--fail-on", "warning", "--format", "json"])
+        let v = try JSONParser.parse(strict.stdout)
+        #expect(v["verdict"]["rule"] == .string("ba.user.email-verified"))
+    }
+
+    @Test func prodFlagReachesTheFix() throws {
+        let r = try runCLI(["diagnose", "carol@example.com", "--export", demoExport, "--prod"])
+        #expect(r.stdout.contains("npx convex run --prod --component betterAuth adapter:updateOne"))
+    }
+
+    @Test func colourFollowsTheFlag() throws {
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--color", "always"])
+        #expect(r.stdout.contains("\u{1B}[32m[✓]\u{1B}[0m"))
+        let n = try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--color", "never"])
+        #expect(!n.stdout.contains("\u{1B}["))
+    }
+
+    @Test func configChangesTheFixAndIsValidated() throws {
+        let dir = try tempDir("config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("auth-doctor.yaml")
+        try Data("syncMutation: auth:ensureAppUser\nrequireEmailVerification: true\n".utf8).write(to: good)
+        let r = try runCLI(["diagnose", "admin@example.com", "--export", demoExport, "--config", good.path])
+        #expect(r.stdout.contains("npx convex run auth:ensureAppUser"))
+        // Picked up from the working directory without --config.
+        let erin = try runCLI(["diagnose", "erin@example.com", "--export", demoExport], cwd: dir)
+        #expect(erin.exitCode == 1)
+        #expect(erin.stdout.contains("Verdict: problem at step 8, ba.user.email-verified"))
+        let bad = dir.appendingPathComponent("bad.yaml")
+        try Data("appTable: users\nlinkFeild: authId\n".utf8).write(to: bad)
+        let b = try runCLI(["diagnose", "admin@example.com", "--export", demoExport, "--config", bad.path])
+        #expect(b.exitCode == 2)
+        #expect(b.stderr.contains("bad.yaml:2:1: unknown key 'linkFeild'"))
+        let disabled = dir.appendingPathComponent("disable.yaml")
+        try Data("disable:\n  - rule: app.user.exists\n    reason: this app has no users table of its own\n".utf8).write(to: disabled)
+        let d = try runCLI(["diagnose", "admin@example.com", "--export", demoExport, "--config", disabled.path])
+        #expect(d.exitCode == 0)
+        #expect(d.stdout.contains("disabled in config: this app has no users table of its own"))
+        let missing = try runCLI(["diagnose", "admin@example.com", "--export", demoExport, "--config", dir.appendingPathComponent("nope.yaml").path])
+        #expect(missing.exitCode == 2 && missing.stderr.contains("nope.yaml: cannot read the config file"))
+    }
+}
+
+@Suite(.serialized) struct BadInput {
+    func expectExit2(_ path: String, _ message: String, email: String = "ada@example.com", extra: [String] = []) throws {
+        let r = try runCLI(["diagnose", email, "--export", path] + extra)
+        #expect(r.exitCode == 2, "\(path)")
+        #expect(r.stderr.contains(message), "stderr was: \(r.stderr)")
+        #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Stack dump"))
+        #expect(r.stdout.isEmpty)
+        let json = try runCLI(["diagnose", email, "--export", path, "--format", "json"] + extra)
+        #expect(json.exitCode == 2)
+        let v = try JSONParser.parse(json.stdout)
+        #expect(v["error"]["message"].stringValue?.contains(message) == true)
+        #expect(v["schemaVersion"] == .int(1))
+    }
+
+    @Test func missingPath() throws {
+        try expectExit2("/nonexistent/backup.zip", "/nonexistent/backup.zip: no such file or folder")
+    }
+
+    @Test func notAZip() throws {
+        let dir = try tempDir("notzip")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = dir.appendingPathComponent("export.zip")
+        try Data("hello, this is not a zip\n".utf8).write(to: f)
+        try expectExit2(f.path, "not a zip file")
+        let empty = dir.appendingPathComponent("empty.zip")
+        try Data().write(to: empty)
+        try expectExit2(empty.path, "the file is empty (0 bytes)")
+    }
+
+    @Test func truncatedZip() throws {
+        let dir = try tempDir("trunc")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try Data(contentsOf: URL(fileURLWithPath: demoExport))
+        for cut in [data.count / 2, data.count - 30, 200] {
+            let f = dir.appendingPathComponent("cut-\(cut).zip")
+            try data.prefix(cut).write(to: f)
+            try expectExit2(f.path, "truncated or corrupt")
+        }
+    }
+
+    @Test func corruptEntryData() throws {
+        let dir = try tempDir("corrupt")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var data = try Data(contentsOf: URL(fileURLWithPath: demoExport))
+        // Damage the compressed bytes of an entry but keep the central directory intact.
+        let start = data.count / 3
+        for i in start..<(start + 64) { data[i] ^= 0x5A }
+        let f = dir.appendingPathComponent("corrupt.zip")
+        try data.write(to: f)
+        let r = try runCLI(["diagnose", "admin@example.com", "--export", f.path])
+        #expect([1, 2].contains(r.exitCode), "a damaged entry is either unreadable (2) or reported as malformed lines")
+        #expect(!r.stderr.contains("Fatal error"))
+        if r.exitCode == 2 { #expect(r.stderr.contains("corrupt")) }
+    }
+
+    @Test func emptyExport() throws {
+        let dir = try tempDir("empty")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try expectExit2(dir.path, "an empty export")
+        let zip = dir.appendingPathComponent("empty-export.zip")
+        let readme = dir.appendingPathComponent("src")
+        try FileManager.default.createDirectory(at: readme, withIntermediateDirectories: true)
+        try Data("# Welcome\n".utf8).write(to: readme.appendingPathComponent("README.md"))
+        try zipFolder(readme, to: zip)
+        try expectExit2(zip.path, "an empty export")
+    }
+
+    @Test func exportWithoutTheComponent() throws {
+        let legacyDemo = repoRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/examples/legacy-export-cron-jobs-demo/test.zip")
+        let dir = try tempDir("nocomp")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zip = dir.appendingPathComponent("test.zip")
+        if FileManager.default.fileExists(atPath: legacyDemo.path) {
+            try FileManager.default.copyItem(at: legacyDemo, to: zip)
+        } else {
+            let src = dir.appendingPathComponent("src")
+            try writeExport(["messages": ""], in: src)
+            try zipFolder(src, to: zip)
+        }
+        try expectExit2(zip.path, "no _components/betterAuth in this export")
+        try expectExit2(zip.path, "try `component: NAME` in auth-doctor.yaml".replacingOccurrences(of: "try", with: "Try"))
+    }
+
+    @Test func componentUnderAnotherName() throws {
+        let dir = try tempDir("othername")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let line = #"{"_id":"u1","email":"ada@example.com","emailVerified":true,"createdAt":1763900000000.0,"updatedAt":1763900000000.0}"#
+        try writeExport(["_components/auth/user": line + "\n", "_components/auth/account": "", "_components/auth/session": "", "users": ""], in: dir)
+        try expectExit2(dir.path, "components in it: auth")
+        let cfg = dir.appendingPathComponent("c.yaml")
+        try Data("component: auth\n".utf8).write(to: cfg)
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--config", cfg.path])
+        #expect(r.exitCode == 1)
+        #expect(r.stdout.contains("Verdict: problem at step 5, ba.account.credential"))
+    }
+
+    @Test func missingAppTable() throws {
+        let dir = try tempDir("noapp")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeExport(["_components/betterAuth/user": "", "_components/betterAuth/account": "", "_components/betterAuth/session": "", "profiles": ""], in: dir)
+        try expectExit2(dir.path, "no app table 'users' in this export (root tables: profiles)")
+    }
+
+    @Test func malformedLinesAreReportedNotFatal() throws {
+        let dir = try tempDir("malformed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let user = #"{"_id":"u_ada","email":"ada@example.com","emailVerified":true,"createdAt":1763900000000.0,"updatedAt":1763900000000.0}"#
+        try writeExport([
+            "_components/betterAuth/user": "{\"_id\":\"broken\",\"email\":\"ada@example.com\"\n" + user + "\n",
+            "_components/betterAuth/account": "", "_components/betterAuth/session": "",
+            "users": #"{"_id":"a1","authId":"u_ada","email":"ada@example.com"}"# + "\n",
+        ], in: dir)
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path])
+        #expect(r.exitCode == 1)
+        #expect(r.stdout.contains("1 malformed JSONL line(s) skipped (_components/betterAuth/user/documents.jsonl:1)"))
+        let j = try JSONParser.parse(try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--format", "json"]).stdout)
+        #expect(j["source"]["malformedLines"] == .int(1))
+    }
+
+    @Test func badClockValue() throws {
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", demoExport], env: ["AUTH_DOCTOR_NOW": "yesterday"])
+        #expect(r.exitCode == 2 && r.stderr.contains("AUTH_DOCTOR_NOW"))
+    }
+}
+
+@Suite(.serialized) struct Secrets {
+    /// Known secrets seeded into an export; none may appear in any output format.
+    static let hash = "0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d"
+    static let seeded = [
+        hash, "e8b256b6f9f4b1641136a66d4a26ba41",
+        "$2b$10$SEEDEDbcryptHASHvalueXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", "sess-token-SEEDED-0001",
+        "gho_SEEDEDaccessTOKEN123456", "refresh-SEEDED-token-999", "idtoken.SEEDED.jwt", "SEEDED-private-jwk",
+        "app-api-SEEDED-token",
+    ]
+
+    @Test func noSecretReachesAnyOutput() throws {
+        let dir = try tempDir("secrets")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let t = "1763900000000.0"
+        try writeExport([
+            "_components/betterAuth/user": [
+                #"{"_id":"u_a","email":"a@example.com","emailVerified":true,"createdAt":\#(t),"updatedAt":\#(t)}"#,
+                #"{"_id":"u_b","email":"b@example.com","emailVerified":true,"createdAt":\#(t),"updatedAt":\#(t)}"#,
+            ].joined(separator: "\n") + "\n",
+            "_components/betterAuth/account": [
+                #"{"_id":"c_a","userId":"u_a","accountId":"u_a","providerId":"credential","password":"\#(Secrets.hash)","createdAt":\#(t),"updatedAt":\#(t)}"#,
+                #"{"_id":"c_b","userId":"u_b","accountId":"u_b","providerId":"credential","password":"\#(Secrets.seeded[2])","createdAt":\#(t),"updatedAt":\#(t)}"#,
+                #"{"_id":"g_b","userId":"u_b","accountId":"9","providerId":"github","accessToken":"\#(Secrets.seeded[4])","refreshToken":"\#(Secrets.seeded[5])","idToken":"\#(Secrets.seeded[6])","createdAt":\#(t),"updatedAt":\#(t)}"#,
+            ].joined(separator: "\n") + "\n",
+            "_components/betterAuth/session": #"{"_id":"s_a","userId":"u_a","token":"\#(Secrets.seeded[3])","createdAt":\#(t),"expiresAt":1.0,"updatedAt":\#(t)}"# + "\n",
+            "_components/betterAuth/jwks": #"{"_id":"k1","privateKey":"\#(Secrets.seeded[7])","publicKey":"{}","createdAt":\#(t)}"# + "\n",
+            "users": #"{"_id":"app_a","authId":"u_a","email":"a@example.com","apiToken":"\#(Secrets.seeded[8])"}"# + "\n",
+        ], in: dir)
+        var outputs: [String] = []
+        for email in ["a@example.com", "b@example.com"] {
+            for format in ["text", "json"] {
+                for extra in [[], ["--fail-on", "warning"], ["--redact-pii"], ["--color", "always"]] {
+                    let r = try runCLI(["diagnose", email, "--export", dir.path, "--format", format] + extra)
+                    #expect([0, 1].contains(r.exitCode))
+                    outputs.append(r.stdout + r.stderr)
+                }
+            }
+        }
+        // The hashes were seen: the report talks about them by shape.
+        #expect(outputs.contains { $0.contains("scrypt salt:key, 161 chars") })
+        #expect(outputs.contains { $0.contains("bcrypt hash, 62 chars") })
+        for out in outputs {
+            for secret in Secrets.seeded {
+                #expect(!out.contains(secret), "a seeded secret was printed: \(secret.prefix(12))…")
+            }
+        }
+    }
+
+    @Test func redactPIIMasksEmailsAndNames() throws {
+        let r = try runCLI(["diagnose", "carol@example.com", "--export", demoExport, "--redact-pii"])
+        #expect(!r.stdout.lowercased().contains("carol@example.com"))
+        #expect(!r.stdout.contains("Carol Danvers"))
+        #expect(r.stdout.contains("c***@example.com"))
+    }
+}
