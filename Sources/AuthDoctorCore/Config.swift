@@ -13,6 +13,8 @@ public struct Config: Sendable, Equatable {
     public var adminField = "isAdmin"
     public var sharedSecrets = ["INTERNAL_API_SECRET"]
     public var disable: [DisabledRule] = []
+    /// The keys the config file set, so rules can tell "named in config" from a default.
+    public var explicitKeys: Set<String> = []
 
     public init() {}
 
@@ -32,6 +34,8 @@ public struct Config: Sendable, Equatable {
             "syncMutation": .string(syncMutation), "adminEmailEnv": .string(adminEmailEnv),
             "adminField": .string(adminField), "sharedSecrets": .list(sharedSecrets.map { .string($0) }),
             "disabled": .list(disable.map { .string($0.rule) }),
+            "adminEmailConfigured": .bool(explicitKeys.contains("adminEmailEnv")),
+            "sharedSecretsConfigured": .bool(explicitKeys.contains("sharedSecrets")),
         ])
     }
 }
@@ -79,6 +83,7 @@ extension Config {
                 let list = keys.keys.sorted().joined(separator: ", ")
                 throw fail("unknown key '\(k.string ?? "?")' (known: \(list))", k.mark)
             }
+            config.explicitKeys.insert(key)
             func text() throws(ConfigError) -> String {
                 guard let s = v.scalar?.string, !s.isEmpty else { throw fail("'\(key)' must be a text value", v.mark) }
                 return s

@@ -8,15 +8,18 @@ public enum Doctor {
         public var failOn: Severity
         public var now: Date
         public var env: Value
+        /// Notes about the env files (duplicate names, unreadable lines).
+        public var envNotes: [String]
         public var passwordCheck: Value
 
         public init(config: Config, rules: RuleSet, failOn: Severity = .error, now: Date = Date(), env: Value = .null,
-                    passwordCheck: Value = .null) {
+                    envNotes: [String] = [], passwordCheck: Value = .null) {
             self.config = config
             self.rules = rules
             self.failOn = failOn
             self.now = now
             self.env = env
+            self.envNotes = envNotes
             self.passwordCheck = passwordCheck
         }
     }
@@ -48,9 +51,7 @@ public enum Doctor {
         case Config.legacyLink: notes.append("app rows are linked by the legacy Better Auth user.userId field (\(how)).")
         default: notes.append("app rows link to Better Auth users through \(options.config.appTable).\(data.linkField) (\(how)).")
         }
-        for (id, file) in options.rules.replaced {
-            notes.append("rule \(id) is replaced by \(file).")
-        }
+        notes += options.envNotes + replacedNotes(options.rules)
         let report = Report(command: "diagnose", input: (email, normalized), source: info, linkField: data.linkField,
                             appTable: options.config.appTable, component: options.config.component, verdict: verdict,
                             results: results, notes: notes)
@@ -61,6 +62,26 @@ public enum Doctor {
             }
         }
         return Outcome(report: report, secrets: facts.secrets, personalData: pii)
+    }
+
+    /// `check-env`: only the `env.*` rules, no email and no data source.
+    public static func checkEnv(source: SourceInfo, options: Options) -> Outcome {
+        let facts = Facts.environment(source: source, config: options.config, env: options.env, now: options.now)
+        let engine = Engine(rules: options.rules.rules(for: .env), failOn: options.failOn, disabled: options.config.disable)
+        let results = engine.run(facts)
+        let passed = results.filter { $0.status == .pass }.map(\.rule)
+        let message = "nothing failed: verified \(passed.isEmpty ? "nothing (every check skipped)" : passed.joined(separator: ", "))"
+        let verdict = Engine.verdict(results, healthyMessage: message)
+        let report = Report(command: "check-env", input: nil, source: source, verdict: verdict, results: results,
+                            notes: options.envNotes + replacedNotes(options.rules))
+        var pii = Set<String>()
+        if let adminConvex = options.env["convex"][options.config.adminEmailEnv].stringValue { pii.insert(adminConvex) }
+        if let adminHosting = options.env["hosting"][options.config.adminEmailEnv].stringValue { pii.insert(adminHosting) }
+        return Outcome(report: report, secrets: facts.secrets, personalData: pii)
+    }
+
+    static func replacedNotes(_ rules: RuleSet) -> [String] {
+        rules.replaced.map { "rule \($0.id) is replaced by \($0.file)." }
     }
 
     static func healthyMessage(_ email: String, _ results: [RuleResult]) -> String {

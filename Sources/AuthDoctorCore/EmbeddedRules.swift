@@ -331,6 +331,210 @@ fix: |
   and fix the import script that wrote them.
 docs: "reference/better-auth-facts.md#dates-are-milliseconds"
 """#),
+        ("env.admin-email.yaml", #"""
+id: env.admin-email
+step: 17
+title: ADMIN_EMAIL is set in the Convex env
+severity: error
+modes: [diagnose, env]
+description: >-
+  When the app uses ADMIN_EMAIL (set on either side, or named by adminEmailEnv in auth-doctor.yaml): it is set
+  in the Convex env, where app functions read it; and when the diagnosed email is the admin (the app row's
+  admin flag, or ADMIN_EMAIL on either side equals it ignoring case), the Convex value holds exactly the
+  normalized email and the admin's Better Auth user passes steps 2-6.
+why: ADMIN_EMAIL set only in .env.local or on Vercel; a case difference the app's exact comparison does not forgive; an admin who has no working Better Auth user.
+let:
+  name: config.adminEmailEnv
+  convexValue: >-
+    env.convex == null ? null : env.convex[name]
+  hostingValue: >-
+    env.hosting == null ? null : env.hosting[name]
+  used: convexValue != null || hostingValue != null || config.adminEmailConfigured
+  listed: split(coalesce(convexValue, "") + "," + coalesce(hostingValue, ""), ",").map(a, lower(trim(a))).filter(a, a != "")
+  isAdmin: >-
+    input != null && (app.user[config.adminField] == true || listed.exists(a, a == input.normalizedEmail))
+  exact: convexValue != null && split(convexValue, ",").exists(a, trim(a) == input.normalizedEmail)
+  broken: >-
+    ["ba.user.exists", "ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format"]
+      .filter(c, checks[c] != null && checks[c] != "pass")
+when: env.convex != null && used
+skipMessage: >-
+  {{ env.convex == null ? "no Convex environment given (use --url or --convex-env)" : name + " is set on neither side (the app does not use it)" }}
+assert: convexValue != null && (isAdmin != true || (exact && size(broken) == 0))
+evidence:
+  convex: convexValue
+  hosting: hostingValue
+  isAdmin: isAdmin
+passMessage: "{{ name }}={{ convexValue }}{{ isAdmin == true ? ' (this user is the admin)' : '' }}"
+message: >-
+  {{ convexValue == null ? name + " is " + (hostingValue != null ? "set only on the hosting side (" + join(env.hostingFiles, ", ") + "), not in the Convex env, where the app's functions read it: the admin is not recognised." : "named in auth-doctor.yaml but set on neither side.")
+  : !exact ? name + " in the Convex env is \"" + convexValue + "\", but the admin signs in as " + input.normalizedEmail + ": the app compares exactly, so the admin is not recognised."
+  : input.normalizedEmail + " is the admin, but its Better Auth user fails " + join(broken, ", ") + ": the admin cannot sign in." }}
+fix: |
+  {{ convexValue == null || !exact ? cli.envSet + " " + name + " " + coalesce(input.normalizedEmail, lower(trim(coalesce(hostingValue, "admin@example.com")))) : "Fix the failing steps above first (" + join(broken, ", ") + ")." }}
+docs: "reference/better-auth-facts.md#variable-details"
+"""#),
+        ("env.better-auth-secret.yaml", #"""
+id: env.better-auth-secret
+step: 15
+title: BETTER_AUTH_SECRET is set in the Convex env
+severity: error
+modes: [diagnose, env]
+description: BETTER_AUTH_SECRET (or AUTH_SECRET, or the rotation list BETTER_AUTH_SECRETS) is set in the Convex deployment's env, is not the documented default, and has at least 32 characters.
+why: It is forgotten on the prod deployment, or set only on the hosting side. Convex runs Better Auth in production mode, so a missing secret makes every auth request fail.
+when: env.convex != null
+skipMessage: "no Convex environment given (use --url or --convex-env)"
+let:
+  secret: coalesce(env.convex.BETTER_AUTH_SECRET, env.convex.AUTH_SECRET)
+  rotation: env.convex.BETTER_AUTH_SECRETS
+  onHosting: env.hosting != null && (env.hosting.BETTER_AUTH_SECRET != null || env.hosting.AUTH_SECRET != null)
+  problem: >-
+    secret == null && rotation == null ? "missing"
+    : secret == "better-auth-secret-12345678901234567890" ? "default"
+    : secret != null && size(secret) < 32 ? "short" : ""
+assert: problem == ""
+evidence:
+  BETTER_AUTH_SECRET: coalesce(secret, rotation)
+passMessage: "{{ shape(coalesce(secret, rotation)) }}"
+message: >-
+  {{ problem == "missing" ? "BETTER_AUTH_SECRET is not set in the Convex env (" + coalesce(env.convexFile, "the deployment") + ")" + (onHosting ? "; it is set only on the hosting side, where Better Auth does not run" : "") + ". Convex runs Better Auth in production mode, so every auth request fails with HTTP 500 (\"You are using the default secret\")."
+  : problem == "default" ? "BETTER_AUTH_SECRET is Better Auth's documented default value: anyone can forge sessions, and Better Auth refuses it in production."
+  : "BETTER_AUTH_SECRET is only " + string(size(secret)) + " characters long; use at least 32 random characters." }}
+fix: |
+  {{ cli.envSet }} BETTER_AUTH_SECRET "$(openssl rand -base64 32)"
+  {{ problem == "missing" ? "Set it on every deployment (dev and prod have separate envs)." : "Changing it signs every user out; if the jwks table has keys, delete its rows so Better Auth mints a new key." }}
+docs: "reference/better-auth-facts.md#variable-details"
+"""#),
+        ("env.convex-site-url.yaml", #"""
+id: env.convex-site-url
+step: 19
+title: The hosting side points at the deployment's .convex.site URL
+severity: error
+modes: [diagnose, env]
+description: >-
+  The hosting side's *_CONVEX_SITE_URL is set, ends in .convex.site (or is a custom domain), and names the same
+  deployment as its *_CONVEX_URL and CONVEX_DEPLOYMENT.
+why: "`convex deploy` does not set it on Vercel; it was set to the .convex.cloud URL; prod hosting points at the dev deployment, so users are created in the wrong database."
+when: env.hosting != null
+skipMessage: "no hosting environment given (use --hosting-env)"
+let:
+  siteName: >-
+    ["NEXT_PUBLIC_CONVEX_SITE_URL", "VITE_CONVEX_SITE_URL", "PUBLIC_CONVEX_SITE_URL", "EXPO_PUBLIC_CONVEX_SITE_URL", "CONVEX_SITE_URL"]
+      .first(n, env.hosting[n] != null && trim(env.hosting[n]) != "")
+  urlName: >-
+    ["NEXT_PUBLIC_CONVEX_URL", "VITE_CONVEX_URL", "PUBLIC_CONVEX_URL", "EXPO_PUBLIC_CONVEX_URL", "CONVEX_URL"]
+      .first(n, env.hosting[n] != null && trim(env.hosting[n]) != "")
+  site: >-
+    siteName == null ? null : trimSuffix(trim(env.hosting[siteName]), "/")
+  url: >-
+    urlName == null ? null : trimSuffix(trim(env.hosting[urlName]), "/")
+  siteSlug: >-
+    site != null && endsWith(site, ".convex.site") ? split(trimPrefix(trimPrefix(site, "https://"), "http://"), ".")[0] : null
+  urlSlug: >-
+    url != null && endsWith(url, ".convex.cloud") ? split(trimPrefix(trimPrefix(url, "https://"), "http://"), ".")[0] : null
+  deployment: >-
+    env.hosting.CONVEX_DEPLOYMENT == null ? null : split(split(trim(env.hosting.CONVEX_DEPLOYMENT), " ")[0], ":")[1]
+  problem: >-
+    site == null ? "missing"
+    : endsWith(site, ".convex.cloud") ? "cloud"
+    : siteSlug != null && urlSlug != null && siteSlug != urlSlug ? "mismatch"
+    : deployment != null && coalesce(siteSlug, urlSlug) != null && coalesce(siteSlug, urlSlug) != deployment ? "deployment" : ""
+assert: problem == ""
+evidence:
+  siteUrl: site
+  convexUrl: url
+  deployment: deployment
+passMessage: "{{ siteName }}={{ site }}"
+message: >-
+  {{ problem == "missing" ? "No *_CONVEX_SITE_URL on the hosting side (" + join(env.hostingFiles, ", ") + "): the auth proxy and getToken cannot reach Better Auth (\"CONVEX_SITE_URL is not set\"). `convex deploy` does not set it."
+  : problem == "cloud" ? siteName + " is " + site + ", the .convex.cloud API URL; Better Auth's routes are on the .convex.site URL."
+  : problem == "mismatch" ? siteName + " names deployment " + siteSlug + " but " + urlName + " names " + urlSlug + ": auth and data go to different deployments."
+  : "The hosting side's Convex URLs name " + coalesce(siteSlug, urlSlug) + " but CONVEX_DEPLOYMENT is " + deployment + ": prod may be talking to the dev deployment." }}
+fix: |
+  Set it on the hosting platform to the deployment's site URL{{ urlSlug != null ? " (https://" + urlSlug + ".convex.site)" : "" }} and redeploy, e.g.
+    vercel env add {{ coalesce(siteName, urlName != null ? trimSuffix(urlName, "_URL") + "_SITE_URL" : "NEXT_PUBLIC_CONVEX_SITE_URL") }} production
+docs: "reference/better-auth-facts.md#variable-details"
+"""#),
+        ("env.internal-api-secret.yaml", #"""
+id: env.internal-api-secret
+step: 18
+title: Shared secrets are equal on both sides
+severity: error
+modes: [diagnose, env]
+description: >-
+  When INTERNAL_API_SECRET (or another name in sharedSecrets) is used, it is set in the Convex env and on the
+  hosting side, and the two values are equal. Values are compared, never printed.
+why: Set in Convex but not on Vercel/Railway, or rotated on one side only; the app's server calls are then rejected as Unauthorized.
+let:
+  present: >-
+    config.sharedSecrets.filter(n, config.sharedSecretsConfigured
+      || (env.convex != null && env.convex[n] != null) || (env.hosting != null && env.hosting[n] != null))
+  missingConvex: present.filter(n, env.convex[n] == null)
+  missingHosting: present.filter(n, env.hosting[n] == null)
+  differ: present.filter(n, env.convex[n] != null && env.hosting[n] != null && env.convex[n] != env.hosting[n])
+when: env.convex != null && env.hosting != null && size(present) > 0
+skipMessage: >-
+  {{ env.convex == null ? "no Convex environment given (use --url or --convex-env)"
+  : env.hosting == null ? "no hosting environment given (use --hosting-env): cannot compare " + join(config.sharedSecrets, ", ")
+  : join(config.sharedSecrets, ", ") + " is set on neither side" }}
+assert: size(missingConvex) + size(missingHosting) + size(differ) == 0
+evidence:
+  names: present
+  differ: differ
+  missingConvex: missingConvex
+  missingHosting: missingHosting
+passMessage: "{{ join(present, ', ') }}: equal on both sides"
+message: >-
+  {{ join(differ.map(n, n + ": values differ (Convex " + string(size(env.convex[n])) + " chars, hosting " + string(size(env.hosting[n])) + " chars)")
+  + missingConvex.map(n, n + ": missing in the Convex env (hosting has it)")
+  + missingHosting.map(n, n + ": missing on the hosting side (" + join(env.hostingFiles, ", ") + ")"), "; ") }}.
+  The app's server-to-Convex calls are rejected as unauthorized.
+fix: |
+  Set the same value on both sides (copy it from your secret store; auth-doctor never prints it):
+  {{ join((differ + missingConvex).map(n, "  " + cli.envSet + " " + n + " \"<the hosting value>\""), "\n") }}{{ size(missingHosting) > 0 ? "\n  and on the hosting platform: " + join(missingHosting.map(n, "vercel env add " + n + " production"), "; ") : "" }}
+  Redeploy the hosting side after changing it there.
+docs: "reference/better-auth-facts.md#where-each-variable-must-be-set"
+"""#),
+        ("env.site-url.yaml", #"""
+id: env.site-url
+step: 16
+title: SITE_URL is set in the Convex env and matches the site
+severity: error
+modes: [diagnose, env]
+description: SITE_URL is set in the Convex env, is an absolute URL, uses https unless it is localhost, and equals the hosting side's SITE_URL / NEXT_PUBLIC_SITE_URL / VITE_SITE_URL when those are known.
+why: A missing or wrong SITE_URL makes Better Auth trust the wrong origin (403 INVALID_ORIGIN) and send reset links to the wrong host.
+when: env.convex != null
+skipMessage: "no Convex environment given (use --url or --convex-env)"
+let:
+  site: env.convex.SITE_URL
+  hostingName: >-
+    env.hosting == null ? null
+    : ["SITE_URL", "NEXT_PUBLIC_SITE_URL", "VITE_SITE_URL", "PUBLIC_SITE_URL"].first(n, env.hosting[n] != null)
+  hostingSite: >-
+    hostingName == null ? null : env.hosting[hostingName]
+  local: site != null && matches(site, "^https?://(localhost|127\\.0\\.0\\.1|\\[::1\\])(:[0-9]+)?(/|$)")
+  problem: >-
+    site == null || trim(site) == "" ? "missing"
+    : !matches(site, "^https?://[^/\\s]+$|^https?://[^/\\s]+/") ? "relative"
+    : !startsWith(site, "https://") && !local ? "http"
+    : local && source.isProd ? "localhost-prod"
+    : hostingSite != null && lower(trimSuffix(site, "/")) != lower(trimSuffix(hostingSite, "/")) ? "mismatch" : ""
+assert: problem == ""
+evidence:
+  SITE_URL: site
+  hosting: hostingSite
+passMessage: "{{ site }}{{ hostingSite != null ? ' (same as ' + hostingName + ' on the hosting side)' : '' }}"
+message: >-
+  {{ problem == "missing" ? "SITE_URL is not set in the Convex env" + (hostingSite != null ? " (the hosting side has " + hostingName + "=" + hostingSite + ")" : "") + ": Better Auth cannot tell its base URL, so browser calls fail with 403 INVALID_ORIGIN and reset links point at the .convex.site host."
+  : problem == "relative" ? "SITE_URL is \"" + site + "\", not an absolute http(s) URL."
+  : problem == "http" ? "SITE_URL is " + site + ": use https for anything but localhost."
+  : problem == "localhost-prod" ? "SITE_URL is " + site + " on a prod deployment: the dev value was copied over."
+  : "SITE_URL is " + site + " in the Convex env but " + hostingName + " is " + hostingSite + " on the hosting side: requests from the site fail with 403 INVALID_ORIGIN." }}
+fix: |
+  {{ cli.envSet }} SITE_URL {{ coalesce(hostingSite, "https://<your app's URL>") }}
+  (set it on each deployment; add preview domains to trustedOrigins or BETTER_AUTH_TRUSTED_ORIGINS)
+docs: "reference/better-auth-facts.md#variable-details"
+"""#),
         ("input.email.yaml", #"""
 id: input.email
 step: 1

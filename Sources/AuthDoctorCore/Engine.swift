@@ -44,7 +44,9 @@ public struct Engine: Sendable {
         var results: [RuleResult] = []
         var statusById: [String: Status] = [:]
         for rule in rules.sorted(by: { ($0.step, $0.id) < ($1.step, $1.id) }) {
-            let r = evaluate(rule, rootScope, statusById)
+            // `checks` lets a rule read the status of the rules walked before it.
+            let checks = Value.map(statusById.mapValues { .string($0.rawValue) })
+            let r = evaluate(rule, rootScope.binding("checks", checks), statusById)
             statusById[rule.id] = r.status
             results.append(r)
         }

@@ -164,10 +164,39 @@ public struct Facts: Sendable {
         let normalized = Email.normalize(email)
         let baUsers = data.baUsers.map(SecretFields.protect)
         let appUsers = data.appUsers.map(SecretFields.protect)
+        var root = common(source: source, config: config, env: env, now: now)
+        root["input"] = .map([
+            "email": .string(email), "normalizedEmail": .string(normalized), "passwordCheck": passwordCheck,
+        ])
+        root["ba"] = .map([
+            "user": baUsers.first ?? .null, "users": .list(baUsers),
+            "accounts": .list(data.accounts.map(SecretFields.protect)),
+            "sessions": .list(data.sessions.map(SecretFields.protect)),
+        ])
+        root["app"] = .map([
+            "user": appUsers.first ?? .null, "users": .list(appUsers), "linkField": .string(data.linkField),
+            "linkDetected": .bool(data.linkDetected), "table": .string(config.appTable),
+            "emailField": .string(config.emailField),
+        ])
+        return Facts(root: root)
+    }
+
+    /// The facts of `check-env`: the environment only; `input`, `ba` and `app` are null.
+    public static func environment(source: SourceInfo, config: Config, env: Value, now: Date) -> Facts {
+        var root = common(source: source, config: config, env: env, now: now)
+        root["input"] = .null
+        root["ba"] = .null
+        root["app"] = .null
+        return Facts(root: root)
+    }
+
+    static func common(source: SourceInfo, config: Config, env: Value, now: Date) -> [String: Value] {
         let prodFlag = source.isProd ? " --prod" : ""
         var siteURL = "https://<your-deployment>.convex.site"
-        if case .map(let e) = env, case .map(let convex)? = e["convex"], let s = convex["CONVEX_SITE_URL"]?.stringValue {
-            siteURL = s
+        for side in ["convex", "hosting"] {
+            for name in ["CONVEX_SITE_URL", "NEXT_PUBLIC_CONVEX_SITE_URL", "VITE_CONVEX_SITE_URL", "PUBLIC_CONVEX_SITE_URL"] {
+                if siteURL.hasPrefix("https://<"), let s = env[side][name].stringValue, !s.isEmpty { siteURL = s }
+            }
         }
         var sourceFacts: [String: Value] = [
             "kind": .string(source.kind), "location": .string(source.location),
@@ -176,21 +205,8 @@ public struct Facts: Sendable {
             "malformedLines": .int(Int64(source.malformedLines)),
         ]
         sourceFacts["tableRows"] = .map(source.tableRows.mapValues { .int(Int64($0)) })
-        let root: [String: Value] = [
-            "input": .map([
-                "email": .string(email), "normalizedEmail": .string(normalized), "passwordCheck": passwordCheck,
-            ]),
+        return [
             "source": .map(sourceFacts),
-            "ba": .map([
-                "user": baUsers.first ?? .null, "users": .list(baUsers),
-                "accounts": .list(data.accounts.map(SecretFields.protect)),
-                "sessions": .list(data.sessions.map(SecretFields.protect)),
-            ]),
-            "app": .map([
-                "user": appUsers.first ?? .null, "users": .list(appUsers), "linkField": .string(data.linkField),
-                "linkDetected": .bool(data.linkDetected), "table": .string(config.appTable),
-                "emailField": .string(config.emailField),
-            ]),
             "env": env,
             "config": config.facts,
             "now": .int(Int64((now.timeIntervalSince1970 * 1000).rounded())),
@@ -202,8 +218,8 @@ public struct Facts: Sendable {
                 "data": .string("npx convex data\(prodFlag)"),
                 "siteUrl": .string(siteURL),
             ]),
+            "checks": .map([:]),
         ]
-        return Facts(root: root)
     }
 
     /// Every secret value reachable from the facts, for the final redaction pass.

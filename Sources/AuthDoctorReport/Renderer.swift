@@ -6,12 +6,14 @@ public protocol ReportRenderer {
 }
 
 public enum OutputFormat: String, CaseIterable, Sendable {
-    case text, json
+    case text, json, markdown, github
 
     public func renderer(color: Bool) -> ReportRenderer {
         switch self {
         case .text: return TextRenderer(color: color)
         case .json: return JSONRenderer()
+        case .markdown: return MarkdownRenderer()
+        case .github: return GitHubRenderer()
         }
     }
 }

@@ -7,7 +7,8 @@ import Yams
 public struct RuleFixture: Sendable {
     public struct Case: Sendable {
         public let name: String
-        public let email: String
+        /// The email to diagnose; without one the case runs `check-env`.
+        public let email: String?
         public let expect: Status
         public let messageContains: [String]
         public let fixContains: [String]
@@ -17,6 +18,9 @@ public struct RuleFixture: Sendable {
         public let now: Date
         /// Table key (`betterAuth/user`, `users`) to JSONL text.
         public let tables: [String: String]
+        /// Dotenv text of the Convex side and of the hosting side, when the case gives them.
+        public let convexEnv: String?
+        public let hostingEnv: String?
         public let line: Int
     }
 
@@ -34,7 +38,8 @@ public struct RuleFixture: Sendable {
         guard let root = try RuleLoader.compose(yaml, file: file) else { throw fail("the fixture file is empty", nil) }
         guard let m = root.mapping, let rule = m["rule"]?.string else { throw fail("a fixture file starts with 'rule: <id>'", root.mark) }
         guard let seq = m["cases"]?.sequence, !seq.isEmpty else { throw fail("a fixture file needs 'cases:', a list", root.mark) }
-        let caseKeys: Set<String> = ["name", "email", "expect", "message", "fix", "notContains", "config", "prod", "now", "tables"]
+        let caseKeys: Set<String> = ["name", "email", "expect", "message", "fix", "notContains", "config", "prod", "now", "tables",
+                                      "convexEnv", "hostingEnv"]
         var cases: [Case] = []
         for c in seq {
             guard let cm = c.mapping else { throw fail("each case is a mapping", c.mark) }
@@ -42,7 +47,10 @@ public struct RuleFixture: Sendable {
                 throw fail("unknown key '\(k.string ?? "?")' in a case (known: \(caseKeys.sorted().joined(separator: ", ")))", k.mark)
             }
             guard let name = cm["name"]?.string else { throw fail("a case needs 'name'", c.mark) }
-            guard let email = cm["email"]?.string else { throw fail("case '\(name)' needs 'email'", c.mark) }
+            let email = cm["email"]?.string
+            if email == nil && cm["convexEnv"] == nil && cm["hostingEnv"] == nil {
+                throw fail("case '\(name)' needs 'email' (diagnose) or 'convexEnv'/'hostingEnv' (check-env)", c.mark)
+            }
             guard let expectText = cm["expect"]?.string, let expect = Status(rawValue: expectText) else {
                 throw fail("case '\(name)' needs 'expect: pass|fail|warn|skip|error'", c.mark)
             }
@@ -77,7 +85,8 @@ public struct RuleFixture: Sendable {
             }
             cases.append(Case(name: name, email: email, expect: expect, messageContains: try strings("message"),
                               fixContains: try strings("fix"), notContains: try strings("notContains"), config: config,
-                              prod: cm["prod"]?.bool ?? false, now: now, tables: tables, line: c.mark?.line ?? 1))
+                              prod: cm["prod"]?.bool ?? false, now: now, tables: tables,
+                              convexEnv: cm["convexEnv"]?.string, hostingEnv: cm["hostingEnv"]?.string, line: c.mark?.line ?? 1))
         }
         return RuleFixture(rule: rule, file: file, cases: cases)
     }
@@ -120,10 +129,18 @@ public struct RuleFixture: Sendable {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("auth-doctor-fixture-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: dir) }
             do {
-                try RuleFixture.materialize(c, in: dir)
-                let source = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
-                let outcome = try Doctor.diagnose(email: c.email, source: source,
-                                                  options: Doctor.Options(config: c.config, rules: rules, now: c.now))
+                let env = EnvSources(convex: c.convexEnv.map { EnvFile.parse($0, path: "convex.env") },
+                                     hosting: c.hostingEnv.map { [EnvFile.parse($0, path: ".env.hosting")] } ?? [])
+                let options = Doctor.Options(config: c.config, rules: rules, now: c.now,
+                                             env: env.isEmpty ? .null : env.facts, envNotes: env.notes)
+                let outcome: Doctor.Outcome
+                if let email = c.email {
+                    try RuleFixture.materialize(c, in: dir)
+                    let source = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
+                    outcome = try Doctor.diagnose(email: email, source: source, options: options)
+                } else {
+                    outcome = Doctor.checkEnv(source: SourceInfo(kind: "env", location: "fixture", isProd: c.prod), options: options)
+                }
                 guard let r = outcome.report.results.first(where: { $0.rule == rule }) else {
                     failed("rule \(rule) did not run")
                     continue

@@ -14,7 +14,7 @@ struct AuthDoctor: ParsableCommand {
         commandName: "auth-doctor",
         abstract: "Explains why a user of a Convex + Better Auth app cannot sign in.",
         version: toolVersion,
-        subcommands: [Diagnose.self])
+        subcommands: [Diagnose.self, CheckEnv.self])
 }
 
 extension OutputFormat: ExpressibleByArgument {}
@@ -34,7 +34,7 @@ struct DoctorFailure: Error {
 }
 
 struct OutputOptions: ParsableArguments {
-    @Option(help: "Output format: text or json.")
+    @Option(help: "Output format: text, json, markdown (for tickets) or github (Actions annotations and step summary).")
     var format: OutputFormat = .text
 
     @Option(name: .customLong("fail-on"), help: "Lowest severity that fails the run (exit 1): error or warning.")
@@ -43,8 +43,11 @@ struct OutputOptions: ParsableArguments {
     @Option(help: "Colour: auto (a TTY, NO_COLOR unset, TERM not dumb), always or never.")
     var color: ColorMode = .auto
 
-    @Flag(name: .customLong("redact-pii"), help: "Mask emails and names in the output.")
-    var redactPII = false
+    @Flag(name: .customLong("redact-pii"), inversion: .prefixedNo,
+          help: "Mask emails and names in the output (default: on for markdown, off otherwise).")
+    var redactPIIFlag: Bool?
+
+    var redactPII: Bool { redactPIIFlag ?? (format == .markdown) }
 
     var useColor: Bool {
         switch color {
@@ -53,6 +56,25 @@ struct OutputOptions: ParsableArguments {
         case .auto:
             let env = ProcessInfo.processInfo.environment
             return isatty(STDOUT_FILENO) == 1 && env["NO_COLOR"] == nil && env["TERM"] != "dumb"
+        }
+    }
+}
+
+struct EnvOptions: ParsableArguments {
+    @Option(name: .customLong("convex-env"),
+            help: "The Convex deployment's variables as `npx convex env list [--prod]` prints them (NAME=value lines).")
+    var convexEnv: String?
+
+    @Option(name: .customLong("hosting-env"),
+            help: "A dotenv file of the hosting side (.env.local, `vercel env pull` output); repeatable, later files win.")
+    var hostingEnv: [String] = []
+
+    func load() throws -> EnvSources {
+        do {
+            return EnvSources(convex: try convexEnv.map { path throws(SourceError) in try EnvFile.load(path: path) },
+                              hosting: try hostingEnv.map { path throws(SourceError) in try EnvFile.load(path: path) })
+        } catch let e as SourceError {
+            throw DoctorFailure(message: e.message)
         }
     }
 }
@@ -78,6 +100,8 @@ struct Diagnose: ParsableCommand {
     @Flag(help: "The data is from the production deployment: fix commands get --prod.")
     var prod = false
 
+    @OptionGroup var env: EnvOptions
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -96,14 +120,58 @@ struct Diagnose: ParsableCommand {
             } catch let e as SourceError {
                 throw DoctorFailure(message: e.message)
             }
-            let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now())
+            let envSources = try env.load()
+            let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
+                                         env: envSources.isEmpty ? .null : envSources.facts, envNotes: envSources.notes)
             let outcome: Doctor.Outcome
             do {
                 outcome = try Doctor.diagnose(email: email, source: source, options: options)
             } catch let e as SourceError {
                 throw DoctorFailure(message: e.message)
             }
-            return (outcome.report, outcome.secrets.union(source.seenSecrets), outcome.personalData)
+            return (outcome.report, outcome.secrets.union(source.seenSecrets).union(envSources.secrets), outcome.personalData)
+        }
+    }
+}
+
+struct CheckEnv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-env",
+        abstract: "Check the Convex and hosting environments before a deploy (the env.* rules only).",
+        discussion: """
+            Compares the Convex deployment's variables (--convex-env, from `npx convex env list`) with the hosting \
+            side's (--hosting-env, dotenv files). Secret values are compared, never printed. Exit codes: 0 \
+            consistent, 1 a rule failed, 2 an unreadable file, 64 usage.
+            """)
+
+    @OptionGroup var env: EnvOptions
+
+    @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
+    var config: String?
+
+    @Flag(help: "The environment is the production deployment's: fix commands get --prod.")
+    var prod = false
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        if env.convexEnv == nil && env.hostingEnv.isEmpty {
+            throw ValidationError("give the environment to check: --convex-env FILE (from `npx convex env list`) and/or --hosting-env FILE")
+        }
+    }
+
+    func run() throws {
+        try Runner.run(command: "check-env", output: output) {
+            let cfg = try Runner.loadConfig(config)
+            let rules = try Runner.loadRules()
+            let envSources = try env.load()
+            let files = (env.convexEnv.map { [$0] } ?? []) + env.hostingEnv
+            let source = SourceInfo(kind: "env", location: files.joined(separator: ", "),
+                                    isProd: prod || envSources.hostingIsProd)
+            let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
+                                         env: envSources.facts, envNotes: envSources.notes)
+            let outcome = Doctor.checkEnv(source: source, options: options)
+            return (outcome.report, outcome.secrets.union(envSources.secrets), outcome.personalData)
         }
     }
 }
@@ -118,14 +186,36 @@ enum Runner {
             let redactor = Redactor(secrets: secrets, names: redactPII ? pii : [], redactPII: redactPII)
             let text = redactor.apply(output.format.renderer(color: output.useColor).render(report))
             FileHandle.standardOutput.write(Data(text.utf8))
+            if output.format == .github, let path = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !path.isEmpty {
+                // The step summary is shared with everyone who can read the run: personal data masked too.
+                let summaryRedactor = Redactor(secrets: secrets, names: pii, redactPII: output.redactPIIFlag ?? true)
+                try Runner.append(summaryRedactor.apply(MarkdownRenderer().render(report)), to: path)
+            }
             if report.failed { throw ExitCode(1) }
         } catch let failure as DoctorFailure {
             FileHandle.standardError.write(Data("auth-doctor: error: \(failure.message)\n".utf8))
-            if output.format == .json {
+            switch output.format {
+            case .json:
                 FileHandle.standardOutput.write(Data(JSONRenderer.error(failure.message, command: command).utf8))
+            case .github:
+                FileHandle.standardOutput.write(Data("::error title=auth-doctor \(command)::\(GitHubRenderer.data(failure.message))\n".utf8))
+            default:
+                break
             }
             throw ExitCode(2)
         }
+    }
+
+    static func append(_ text: String, to path: String) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) ?? {
+            FileManager.default.createFile(atPath: path, contents: nil)
+            return FileHandle(forWritingAtPath: path)
+        }() else {
+            throw DoctorFailure(message: "\(path) ($GITHUB_STEP_SUMMARY): cannot write the step summary there.")
+        }
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        handle.write(Data((text + "\n").utf8))
     }
 
     static func loadConfig(_ path: String?) throws -> Config {

@@ -36,6 +36,15 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         }
     }
 
+    @Test func goldenCheckEnv() throws {
+        let args = ["check-env", "--convex-env", "Examples/env/convex-prod.env", "--hosting-env", "Examples/env/vercel-production.env"]
+        for (format, ext) in [("text", "txt"), ("markdown", "md"), ("github", "github.txt")] {
+            let r = try runCLI(args + ["--format", format], cwd: repoRoot)
+            #expect(r.exitCode == 1)
+            try expectGolden("check-env.\(ext)", r.stdout)
+        }
+    }
+
     @Test func jsonReportFollowsTheContract() throws {
         let r = try runCLI(["diagnose", "Admin@Example.com ", "--export", demoExport, "--format", "json"])
         #expect(r.exitCode == 1)
@@ -52,12 +61,12 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         #expect(v["verdict"]["rule"] == .string("app.user.exists"))
         #expect(v["verdict"]["step"] == .int(10))
         let results = v["results"].listValue ?? []
-        #expect(results.count == 14)
-        #expect(results.map { $0["step"] } == (1...14).map { .int(Int64($0)) })
+        #expect(results.count == 19)
+        #expect(results.map { $0["step"] } == (1...19).map { .int(Int64($0)) })
         for r in results {
             #expect(Set(r.mapValue?.keys.map { $0 } ?? []) == ["rule", "step", "title", "severity", "status", "message", "fix", "blockedBy", "evidence"])
         }
-        #expect(v["summary"] == .map(["pass": .int(10), "fail": .int(1), "warn": .int(0), "skip": .int(3), "error": .int(0)]))
+        #expect(v["summary"] == .map(["pass": .int(10), "fail": .int(1), "warn": .int(0), "skip": .int(8), "error": .int(0)]))
         // Keys are sorted at every level.
         let keys = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  \"") }.map { $0.split(separator: "\"")[1] }
         #expect(keys == keys.sorted())
@@ -289,7 +298,7 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         ], in: dir)
         var outputs: [String] = []
         for email in ["a@example.com", "b@example.com"] {
-            for format in ["text", "json"] {
+            for format in ["text", "json", "markdown", "github"] {
                 for extra in [[], ["--fail-on", "warning"], ["--redact-pii"], ["--color", "always"]] {
                     let r = try runCLI(["diagnose", email, "--export", dir.path, "--format", format] + extra)
                     #expect([0, 1].contains(r.exitCode))

@@ -16,7 +16,9 @@ private let checklist: [(String, Int, Severity)] = [
     ("ba.user.unique", 4, .error), ("ba.account.credential", 5, .error), ("ba.account.password-format", 6, .error),
     ("ba.account.password-check", 7, .error), ("ba.user.email-verified", 8, .warning), ("ba.user.banned", 9, .error),
     ("app.user.exists", 10, .error), ("app.user.link", 11, .error), ("app.user.unique", 12, .error),
-    ("ba.session.state", 13, .info), ("data.timestamps", 14, .warning),
+    ("ba.session.state", 13, .info), ("data.timestamps", 14, .warning), ("env.better-auth-secret", 15, .error),
+    ("env.site-url", 16, .error), ("env.admin-email", 17, .error), ("env.internal-api-secret", 18, .error),
+    ("env.convex-site-url", 19, .error),
 ]
 
 @Suite struct Rules {

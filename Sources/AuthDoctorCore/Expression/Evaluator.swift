@@ -64,7 +64,7 @@ public enum Builtins {
         "startsWith": 2...2, "endsWith": 2...2, "contains": 2...2, "join": 2...2, "type": 1...1,
         "max": 1...1, "min": 1...1, "iso": 1...1, "hashKind": 1...1, "shape": 1...1, "keys": 1...1,
         "coalesce": 1...16, "has": 1...1, "string": 1...1, "int": 1...1, "double": 1...1,
-        "split": 2...2, "sum": 1...1,
+        "split": 2...2, "sum": 1...1, "trimPrefix": 2...2, "trimSuffix": 2...2,
     ]
     public static let macros: Set<String> = ["exists", "all", "filter", "map", "first", "count"]
 }
@@ -354,6 +354,11 @@ public enum Evaluator {
             if name == "startsWith" { return .bool(s.hasPrefix(p)) }
             if name == "endsWith" { return .bool(s.hasSuffix(p)) }
             return .bool(s.contains(p))
+        case "trimPrefix", "trimSuffix":
+            guard case .string(let s) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
+            guard let p = try text(a[1]) else { return .null }
+            if name == "trimPrefix" { return .string(s.hasPrefix(p) ? String(s.dropFirst(p.count)) : s) }
+            return .string(s.hasSuffix(p) ? String(s.dropLast(p.count)) : s)
         case "split":
             guard let s = try text(a[0]), let sep = try text(a[1]) else { return .null }
             if case .secret = a[0] { throw EvaluationError(message: "split() cannot take a secret apart", offset: at) }

@@ -1,0 +1,37 @@
+import AuthDoctorCore
+
+/// GitHub Actions workflow commands: one `::error` / `::warning` annotation per failing rule, then a summary line.
+/// The Markdown step summary is written by the CLI (to `$GITHUB_STEP_SUMMARY`) with `MarkdownRenderer`.
+public struct GitHubRenderer: ReportRenderer {
+    public init() {}
+
+    /// Escapes annotation text as the runner expects.
+    public static func data(_ s: String) -> String {
+        s.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D").replacingOccurrences(of: "\n", with: "%0A")
+    }
+
+    static func property(_ s: String) -> String {
+        data(s).replacingOccurrences(of: ":", with: "%3A").replacingOccurrences(of: ",", with: "%2C")
+    }
+
+    public func render(_ report: Report) -> String {
+        var out: [String] = []
+        for r in report.results where [.fail, .warn, .error].contains(r.status) {
+            let level = r.status == .fail ? "error" : "warning"
+            var body = r.message
+            if let fix = r.fix { body += "\nFix:\n" + fix.trimmingTrailingNewlines }
+            out.append("::\(level) title=\(GitHubRenderer.property("auth-doctor \(r.rule) (step \(r.step)): \(r.title)"))::\(GitHubRenderer.data(body))")
+        }
+        let v = report.verdict
+        let s = report.summary
+        var line = "auth-doctor \(report.command): "
+        switch v.status {
+        case .healthy: line += "healthy"
+        case .problem: line += "problem at step \(v.step ?? 0) (\(v.rule ?? ""))"
+        case .incomplete: line += "incomplete"
+        }
+        line += " — \(s[.pass] ?? 0) passed, \(s[.fail] ?? 0) failed, \(s[.warn] ?? 0) warnings, \(s[.skip] ?? 0) skipped"
+        out.append(line)
+        return out.joined(separator: "\n") + "\n"
+    }
+}
