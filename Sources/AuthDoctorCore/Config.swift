@@ -13,6 +13,8 @@ public struct Config: Sendable, Equatable {
     public var adminField = "isAdmin"
     public var sharedSecrets = ["INTERNAL_API_SECRET"]
     public var disable: [DisabledRule] = []
+    /// Folders of extra rules (`rules:`), relative to the config file.
+    public var ruleFolders: [String] = []
     /// The keys the config file set, so rules can tell "named in config" from a default.
     public var explicitKeys: Set<String> = []
 
@@ -62,6 +64,7 @@ extension Config {
         "adminField": "admin flag of the app row (default isAdmin)",
         "sharedSecrets": "names of secrets set on both sides (default [INTERNAL_API_SECRET])",
         "disable": "rules to disable: [{rule: id, reason: why}]",
+        "rules": "a folder (or a list of folders) of extra rule files, relative to this file",
     ]
 
     /// Parses `auth-doctor.yaml` text. Unknown keys and wrong types are errors with line and column.
@@ -110,6 +113,17 @@ extension Config {
                 config.sharedSecrets = try seq.map { (n: Node) throws(ConfigError) -> String in
                     guard let s = n.scalar?.string else { throw fail("sharedSecrets items must be names", n.mark) }
                     return s
+                }
+            case "rules":
+                if let single = v.scalar?.string, !single.isEmpty {
+                    config.ruleFolders = [single]
+                } else if let seq = v.sequence {
+                    config.ruleFolders = try seq.map { (n: Node) throws(ConfigError) -> String in
+                        guard let s = n.scalar?.string, !s.isEmpty else { throw fail("rules items are folder paths", n.mark) }
+                        return s
+                    }
+                } else {
+                    throw fail("rules is a folder path or a list of them", v.mark)
                 }
             case "disable":
                 guard let seq = v.sequence else { throw fail("disable must be a list of {rule: id, reason: why}", v.mark) }

@@ -151,6 +151,22 @@ public enum RuleLoader {
         let requires = try stringList("requires").map(\.0)
 
         var names = factRoots
+        var checker = TypeChecker()
+        func infer(_ e: Expr, _ node: Node, base: Int = 0) throws(RuleLoadError) -> StaticType {
+            do {
+                return try checker.infer(e)
+            } catch {
+                let (l, c) = position(of: node, offset: base + error.offset)
+                throw RuleLoadError(file: file, line: l, column: c, message: error.message)
+            }
+        }
+        func expectBool(_ e: Expr, _ node: Node, _ key: String) throws(RuleLoadError) {
+            let t = try infer(e, node)
+            if t != .bool && t != .unknown && t != .null {
+                let (l, c) = position(of: node, offset: e.start)
+                throw RuleLoadError(file: file, line: l, column: c, message: "'\(key)' must give true or false, not a \(t)")
+            }
+        }
         var lets: [(String, Expr)] = []
         if let letNode = fields["let"] {
             guard let m = letNode.mapping else { throw fail("'let' must be a mapping of name: expression", letNode.mark) }
@@ -162,20 +178,29 @@ public enum RuleLoader {
                 guard let text = v.scalar?.string else { throw fail("'let' values are expressions", v.mark) }
                 let e = try expr(text, v)
                 try validate(e, v, names)
+                checker.scope[name] = try infer(e, v)
                 lets.append((name, e))
                 names.insert(name)
             }
         }
         func optionalExpr(_ key: String) throws(RuleLoadError) -> Expr? {
-            guard let (text, node) = try string(key, required: false) else { return nil }
+            guard case let (text, node)? = try string(key, required: false) else { return nil }
             let e = try expr(text, node)
             try validate(e, node, names)
+            try expectBool(e, node, key)
             return e
         }
         func optionalTemplate(_ key: String) throws(RuleLoadError) -> Template? {
-            guard let (text, node) = try string(key, required: false) else { return nil }
+            guard case let (text, node)? = try string(key, required: false) else { return nil }
             let t = try template(text, node)
-            for (e, offset) in t.expressions { try validate(e, node, names, base: offset) }
+            for (e, offset) in t.expressions {
+                try validate(e, node, names, base: offset)
+                if try infer(e, node, base: offset) == .secret {
+                    let (l, c) = position(of: node, offset: offset + e.start)
+                    throw RuleLoadError(file: file, line: l, column: c,
+                                        message: "this template would print a secret value; print shape(...) or hashKind(...) of it instead")
+                }
+            }
             return t
         }
         let when = try optionalExpr("when")
@@ -188,6 +213,7 @@ public enum RuleLoader {
                 guard let name = k.string, let text = v.scalar?.string else { throw fail("evidence entries are name: expression", k.mark) }
                 let e = try expr(text, v)
                 try validate(e, v, names)
+                _ = try infer(e, v)
                 evidence.append((name, e))
             }
         }

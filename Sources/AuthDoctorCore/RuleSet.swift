@@ -33,7 +33,7 @@ public struct RuleSet: Sendable {
             }
             bySteps[r.step] = r
         }
-        for r in byId.values {
+        for r in byId.values.sorted(by: { $0.id < $1.id }) {
             for req in r.requires where byId[req] == nil {
                 throw RuleLoadError(file: r.file, line: 1, column: 1, message: "requires unknown rule '\(req)'")
             }
@@ -52,6 +52,16 @@ public struct RuleSet: Sendable {
             state[id] = 2
         }
         for id in byId.keys.sorted() { try visit(id, []) }
+        for r in byId.values.sorted(by: { $0.id < $1.id }) {
+            for req in r.requires {
+                guard let other = byId[req] else { continue }
+                // Rules are walked in step order: a prerequisite must come first.
+                if other.step > r.step {
+                    throw RuleLoadError(file: r.file, line: 1, column: 1,
+                                        message: "requires '\(req)' (step \(other.step)), which runs after this rule (step \(r.step)); give this rule a later step")
+                }
+            }
+        }
         self.rules = byId.values.sorted { ($0.step, $0.id) < ($1.step, $1.id) }
         self.replaced = replaced.sorted { $0.0 < $1.0 }
     }

@@ -14,7 +14,7 @@ struct AuthDoctor: ParsableCommand {
         commandName: "auth-doctor",
         abstract: "Explains why a user of a Convex + Better Auth app cannot sign in.",
         version: toolVersion,
-        subcommands: [Diagnose.self, CheckEnv.self])
+        subcommands: [Diagnose.self, CheckEnv.self, RulesCommand.self])
 }
 
 extension OutputFormat: ExpressibleByArgument {}
@@ -60,6 +60,11 @@ struct OutputOptions: ParsableArguments {
     }
 }
 
+struct RuleOptions: ParsableArguments {
+    @Option(name: .customLong("rules"), help: "A folder of extra rule files (repeatable); a rule with a built-in id replaces it.")
+    var folders: [String] = []
+}
+
 struct EnvOptions: ParsableArguments {
     @Option(name: .customLong("convex-env"),
             help: "The Convex deployment's variables as `npx convex env list [--prod]` prints them (NAME=value lines).")
@@ -102,6 +107,8 @@ struct Diagnose: ParsableCommand {
 
     @OptionGroup var env: EnvOptions
 
+    @OptionGroup var ruleOptions: RuleOptions
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -113,7 +120,7 @@ struct Diagnose: ParsableCommand {
     func run() throws {
         try Runner.run(command: "diagnose", output: output) {
             let cfg = try Runner.loadConfig(config)
-            let rules = try Runner.loadRules()
+            let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
             let source: ExportSource
             do {
                 source = try ExportSource(path: export ?? "", config: cfg, isProd: prod)
@@ -152,6 +159,8 @@ struct CheckEnv: ParsableCommand {
     @Flag(help: "The environment is the production deployment's: fix commands get --prod.")
     var prod = false
 
+    @OptionGroup var ruleOptions: RuleOptions
+
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -163,7 +172,7 @@ struct CheckEnv: ParsableCommand {
     func run() throws {
         try Runner.run(command: "check-env", output: output) {
             let cfg = try Runner.loadConfig(config)
-            let rules = try Runner.loadRules()
+            let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
             let envSources = try env.load()
             let files = (env.convexEnv.map { [$0] } ?? []) + env.hostingEnv
             let source = SourceInfo(kind: "env", location: files.joined(separator: ", "),
@@ -234,18 +243,36 @@ enum Runner {
             throw DoctorFailure(message: "\(file): the config is not UTF-8 text.")
         }
         do {
-            return try Config.parse(yaml: text, file: file)
+            var config = try Config.parse(yaml: text, file: file)
+            // Rule folders are relative to the config file.
+            let base = (file as NSString).deletingLastPathComponent
+            config.ruleFolders = config.ruleFolders.map { $0.hasPrefix("/") || base.isEmpty ? $0 : (base as NSString).appendingPathComponent($0) }
+            return config
         } catch {
             throw DoctorFailure(message: "\(error.description). Fix the config file.")
         }
     }
 
-    static func loadRules() throws -> RuleSet {
+    static func loadFolders(_ paths: [String]) throws -> [RuleFolder] {
         do {
-            return try RuleSet.builtIn()
+            return try paths.map { (p: String) throws(RuleLoadError) -> RuleFolder in try RuleFolder.load(p) }
         } catch {
             throw DoctorFailure(message: "invalid rule file: \(error.description)")
         }
+    }
+
+    /// The built-in rules plus the config's and `--rules` folders; `disable` must name rules that exist.
+    static func loadRules(_ config: Config, extra: [String]) throws -> RuleSet {
+        let set: RuleSet
+        do {
+            set = try RuleFolder.ruleSet(folders: try loadFolders(config.ruleFolders + extra))
+        } catch let e as RuleLoadError {
+            throw DoctorFailure(message: "invalid rule file: \(e.description)")
+        }
+        for d in config.disable where set.rule(d.rule) == nil {
+            throw DoctorFailure(message: "the config disables '\(d.rule)', which is not a rule (see `auth-doctor rules list`).")
+        }
+        return set
     }
 
     /// The clock. `AUTH_DOCTOR_NOW` (epoch milliseconds or ISO 8601) pins it for reproducible reports.

@@ -3,8 +3,8 @@ import AuthDoctorSources
 import Foundation
 import Testing
 
-private func ruleFiles() throws -> [(name: String, text: String)] {
-    let dir = repoRoot.appendingPathComponent("rules")
+private func ruleFiles(_ sub: String = "rules") throws -> [(name: String, text: String)] {
+    let dir = repoRoot.appendingPathComponent(sub)
     return try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted().map {
         ($0, try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8))
     }
@@ -23,11 +23,13 @@ private let checklist: [(String, Int, Severity)] = [
 
 @Suite struct Rules {
     @Test func embeddedCopyMatchesRulesFolder() throws {
-        let onDisk = try ruleFiles().map { ($0.name, $0.text.hasSuffix("\n") ? String($0.text.dropLast()) : $0.text) }
-        let embedded = EmbeddedRules.files.sorted { $0.name < $1.name }.map { ($0.name, $0.text) }
-        #expect(onDisk.map(\.0) == embedded.map(\.0), "rules/ and the embedded copy list different files: run python3 scripts/embed-rules.py")
-        for ((name, disk), (_, emb)) in zip(onDisk, embedded) where disk != emb {
-            Issue.record("embedded copy of rules/\(name) is stale: run python3 scripts/embed-rules.py")
+        for (sub, embeddedFiles) in [("rules", EmbeddedRules.files), ("rules/fixtures", EmbeddedRules.fixtures)] {
+            let onDisk = try ruleFiles(sub).map { ($0.name, $0.text.hasSuffix("\n") ? String($0.text.dropLast()) : $0.text) }
+            let embedded = embeddedFiles.sorted { $0.name < $1.name }.map { ($0.name, $0.text) }
+            #expect(onDisk.map(\.0) == embedded.map(\.0), "\(sub)/ and the embedded copy list different files: run python3 scripts/embed-rules.py")
+            for ((name, disk), (_, emb)) in zip(onDisk, embedded) where disk != emb {
+                Issue.record("embedded copy of \(sub)/\(name) is stale: run python3 scripts/embed-rules.py")
+            }
         }
     }
 
@@ -96,7 +98,7 @@ private let checklist: [(String, Int, Severity)] = [
     @Test func engineSkipsOnRequiresAndHonoursFailOn() throws {
         let a = try RuleLoader.load(yaml: "id: t.a\nstep: 1\ntitle: A\nseverity: warning\nassert: false\nmessage: a failed\n", file: "a")
         let b = try RuleLoader.load(yaml: "id: t.b\nstep: 2\ntitle: B\nrequires: [t.a]\nassert: true\nmessage: m\n", file: "b")
-        let c = try RuleLoader.load(yaml: "id: t.c\nstep: 3\ntitle: C\nassert: 1 < 'x'\nmessage: m\n", file: "c")
+        let c = try RuleLoader.load(yaml: "id: t.c\nstep: 3\ntitle: C\nassert: ba.user.name < 3\nmessage: m\n", file: "c")
         let facts = Facts(root: [:])
         let lenient = Engine(rules: [a, b, c], failOn: .error).run(facts)
         #expect(lenient.map(\.status) == [.warn, .skip, .error])

@@ -16,6 +16,17 @@ public indirect enum Expr: Sendable {
     case binary(String, Expr, Expr, offset: Int)
     case conditional(Expr, Expr, Expr, offset: Int)
 
+    /// Where the expression's text begins (`a` in `a.b.c`), for errors about the whole expression.
+    public var start: Int {
+        switch self {
+        case .member(let base, _, _), .index(let base, _, _): return base.start
+        case .call(_, let receiver?, _, _): return receiver.start
+        case .binary(_, let l, _, _): return l.start
+        case .conditional(let c, _, _, _): return c.start
+        default: return offset
+        }
+    }
+
     public var offset: Int {
         switch self {
         case .literal(_, let o), .list(_, let o), .ident(_, let o), .member(_, _, let o), .index(_, _, let o),

@@ -1,0 +1,284 @@
+/// What the type checker knows of a value before any data is read.
+public indirect enum StaticType: Sendable, Equatable, CustomStringConvertible {
+    case unknown
+    case null
+    case bool
+    case number
+    case string
+    case secret
+    case bytes
+    case list(StaticType)
+    /// A map whose fields are known (a closed record of the facts model).
+    case record([String: StaticType])
+    /// A document or other map with open fields: fields named like secrets are secrets.
+    case document(secretNames: SecretNaming)
+    /// A map whose values all have one type (`source.tableRows`, `checks`).
+    case dictionary(StaticType)
+
+    public enum SecretNaming: Sendable, Equatable {
+        case fields, envNames
+    }
+
+    public var description: String {
+        switch self {
+        case .unknown: return "unknown"
+        case .null: return "null"
+        case .bool: return "bool"
+        case .number: return "number"
+        case .string: return "string"
+        case .secret: return "secret"
+        case .bytes: return "bytes"
+        case .list: return "list"
+        case .record, .document, .dictionary: return "map"
+        }
+    }
+
+    var isMap: Bool {
+        switch self {
+        case .record, .document, .dictionary: return true
+        default: return false
+        }
+    }
+
+    var isText: Bool { self == .string || self == .secret }
+}
+
+/// The facts data model as static types (keep in step with `Facts` and rules/README.md).
+public enum FactTypes {
+    static let doc = StaticType.document(secretNames: .fields)
+    static let envSide = StaticType.document(secretNames: .envNames)
+
+    public static let roots: [String: StaticType] = [
+        "input": .record(["email": .string, "normalizedEmail": .string, "passwordCheck": .unknown]),
+        "source": .record([
+            "kind": .string, "location": .string, "deployment": .unknown, "isProd": .bool, "exportFormat": .unknown,
+            "malformedLines": .number, "tableRows": .dictionary(.number),
+        ]),
+        "ba": .record(["user": doc, "users": .list(doc), "accounts": .list(doc), "sessions": .list(doc)]),
+        "app": .record([
+            "user": doc, "users": .list(doc), "linkField": .string, "linkDetected": .bool, "table": .string,
+            "emailField": .string,
+        ]),
+        "env": .record(["convex": envSide, "hosting": envSide, "convexFile": .unknown, "hostingFiles": .list(.string)]),
+        "config": .record([
+            "appTable": .string, "emailField": .string, "linkField": .string, "component": .string,
+            "requireEmailVerification": .bool, "syncMutation": .string, "adminEmailEnv": .string, "adminField": .string,
+            "sharedSecrets": .list(.string), "disabled": .list(.string), "adminEmailConfigured": .bool,
+            "sharedSecretsConfigured": .bool,
+        ]),
+        "now": .number,
+        "cli": .record(["prodFlag": .string, "run": .string, "envSet": .string, "import": .string, "data": .string, "siteUrl": .string]),
+        "checks": .dictionary(.string),
+    ]
+}
+
+/// Static checks that catch type mistakes when a rule loads: a field of a list, `size()` of a bool,
+/// arithmetic on strings, a template that would print a secret.
+public struct TypeChecker {
+    public var scope: [String: StaticType]
+
+    public init(scope: [String: StaticType] = FactTypes.roots) { self.scope = scope }
+
+    func fail(_ message: String, _ at: Int) -> ExpressionSyntaxError { ExpressionSyntaxError(message: message, offset: at) }
+
+    public func infer(_ e: Expr) throws(ExpressionSyntaxError) -> StaticType {
+        switch e {
+        case .literal(let v, _):
+            switch v {
+            case .null: return .null
+            case .bool: return .bool
+            case .int, .double: return .number
+            case .string: return .string
+            default: return .unknown
+            }
+        case .list(let items, _):
+            var element: StaticType?
+            for item in items {
+                let t = try infer(item)
+                if element == nil { element = t } else if element != t { element = .unknown }
+            }
+            return .list(element ?? .unknown)
+        case .ident(let name, _):
+            return scope[name] ?? .unknown
+        case .member(let base, let name, let at):
+            let b = try infer(base)
+            switch b {
+            case .record(let fields):
+                guard let t = fields[name] else {
+                    throw fail("'\(name)' is not a field here (fields: \(fields.keys.sorted().joined(separator: ", ")))", at)
+                }
+                return t
+            case .document(let naming):
+                let secret = naming == .fields ? SecretFields.isSecret(name) : SecretFields.isSecretEnvName(name)
+                return secret ? .secret : .unknown
+            case .dictionary(let t): return t
+            case .list:
+                throw fail("'.\(name)' on a list: take one element (x[0].\(name), x.first(...)) or map it (x.map(e, e.\(name)))", at)
+            case .string, .secret, .number, .bool, .bytes:
+                throw fail("'.\(name)' on a \(b): only maps have fields", at)
+            case .unknown, .null: return .unknown
+            }
+        case .index(let base, let idx, let at):
+            let b = try infer(base)
+            let i = try infer(idx)
+            switch b {
+            case .list(let t):
+                if i == .string { throw fail("a list is indexed by a number, not a string", at) }
+                return t
+            case .record(let fields):
+                if case .literal(.string(let k), _) = idx { return fields[k] ?? .unknown }
+                return .unknown
+            case .document(let naming):
+                if case .literal(.string(let k), _) = idx {
+                    let secret = naming == .fields ? SecretFields.isSecret(k) : SecretFields.isSecretEnvName(k)
+                    return secret ? .secret : .unknown
+                }
+                return .unknown
+            case .dictionary(let t): return t
+            case .string, .secret, .number, .bool, .bytes:
+                throw fail("cannot index a \(b)", at)
+            default: return .unknown
+            }
+        case .unary(let op, let inner, let at):
+            let t = try infer(inner)
+            if op == "!" {
+                try expectBool(t, "'!'", at)
+                return .bool
+            }
+            if t != .unknown && t != .null && t != .number { throw fail("'-' needs a number, not a \(t)", at) }
+            return .number
+        case .conditional(let c, let a, let b, let at):
+            try expectBool(try infer(c), "a condition", at)
+            let ta = try infer(a), tb = try infer(b)
+            if ta == tb { return ta }
+            if ta == .null { return tb }
+            if tb == .null { return ta }
+            return .unknown
+        case .binary(let op, let l, let r, let at):
+            let a = try infer(l), b = try infer(r)
+            switch op {
+            case "&&", "||":
+                try expectBool(a, "'\(op)'", l.offset)
+                try expectBool(b, "'\(op)'", r.offset)
+                return .bool
+            case "==", "!=": return .bool
+            case "in":
+                switch b {
+                case .unknown, .null, .string, .list, .record, .document, .dictionary: return .bool
+                default: throw fail("'in' needs a list, map or string on its right, not a \(b)", at)
+                }
+            case "<", "<=", ">", ">=":
+                for t in [a, b] where ![.unknown, .null, .number, .string].contains(t) {
+                    throw fail("cannot order a \(t) with '\(op)'", at)
+                }
+                if (a == .number && b == .string) || (a == .string && b == .number) {
+                    throw fail("cannot compare a \(a) with a \(b) using '\(op)'", at)
+                }
+                return .bool
+            case "+":
+                if a.isText || b.isText {
+                    if a == .number || b == .number || a == .bool || b == .bool {
+                        throw fail("'+' joins two strings or adds two numbers; use string(x) to join a \(a == .number || a == .bool ? a : b)", at)
+                    }
+                    return a == .secret || b == .secret ? .secret : .string
+                }
+                if case .list(let x) = a {
+                    if case .list(let y) = b { return .list(x == y ? x : .unknown) }
+                    if b != .unknown && b != .null { throw fail("'+' cannot add a \(b) to a list", at) }
+                    return a
+                }
+                if a == .number && b == .number { return .number }
+                for t in [a, b] where t == .bool || t.isMap {
+                    throw fail("'+' does not apply to a \(t)", at)
+                }
+                return .unknown
+            default:
+                for t in [a, b] where t != .unknown && t != .null && t != .number {
+                    throw fail("'\(op)' needs numbers, not a \(t)", at)
+                }
+                return .number
+            }
+        case .call(let name, let receiver, let args, let at):
+            if Builtins.macros.contains(name) {
+                guard let receiver, args.count == 2, case .ident(let v, _) = args[0] else { return .unknown }
+                let r = try infer(receiver)
+                var element = StaticType.unknown
+                switch r {
+                case .list(let t): element = t
+                case .record, .document, .dictionary: element = .string
+                case .unknown, .null: break
+                default: throw fail("\(name)() needs a list, not a \(r)", at)
+                }
+                var inner = self
+                inner.scope[v] = element
+                let body = try inner.infer(args[1])
+                switch name {
+                case "map": return .list(body)
+                case "filter": return .list(element)
+                case "first": return element
+                case "count": return .number
+                default:
+                    try expectBool(body, "\(name)()", args[1].offset)
+                    return .bool
+                }
+            }
+            if name == "has" { return .bool }
+            let all = (receiver.map { [$0] } ?? []) + args
+            let types = try all.map { (e: Expr) throws(ExpressionSyntaxError) -> StaticType in try infer(e) }
+            func need(_ i: Int, _ ok: (StaticType) -> Bool, _ what: String) throws(ExpressionSyntaxError) {
+                guard i < types.count else { return }
+                let t = types[i]
+                if t == .unknown || t == .null { return }
+                if !ok(t) { throw fail("\(name)() takes \(what), not a \(t)", all[i].start) }
+            }
+            let isList: (StaticType) -> Bool = { if case .list = $0 { return true } else { return false } }
+            switch name {
+            case "size":
+                try need(0, { $0.isText || $0.isMap || $0 == .bytes || isList($0) }, "a string, list or map")
+                return .number
+            case "lower", "upper", "trim":
+                try need(0, { $0.isText }, "a string")
+                return types[0] == .secret ? .secret : .string
+            case "matches", "startsWith", "endsWith", "contains":
+                try need(0, { $0.isText }, "a string")
+                try need(1, { $0 == .string }, "a string pattern")
+                return .bool
+            case "trimPrefix", "trimSuffix":
+                try need(0, { $0 == .string }, "a string")
+                return .string
+            case "split":
+                try need(0, { $0 == .string }, "a string (secrets cannot be taken apart)")
+                return .list(.string)
+            case "join":
+                try need(0, isList, "a list")
+                try need(1, { $0 == .string }, "a string separator")
+                return .string
+            case "iso":
+                try need(0, { $0 == .number }, "a number of milliseconds")
+                return .string
+            case "max", "min":
+                try need(0, isList, "a list")
+                if case .list(let t) = types[0] { return t }
+                return .unknown
+            case "sum":
+                try need(0, isList, "a list")
+                return .number
+            case "keys":
+                try need(0, { $0.isMap }, "a map")
+                return .list(.string)
+            case "type", "hashKind", "shape", "string": return .string
+            case "int", "double": return .number
+            case "coalesce":
+                let known = types.filter { $0 != .null && $0 != .unknown }
+                return known.first.map { t in known.allSatisfy { $0 == t } ? t : .unknown } ?? .unknown
+            default: return .unknown
+            }
+        }
+    }
+
+    func expectBool(_ t: StaticType, _ what: String, _ at: Int) throws(ExpressionSyntaxError) {
+        if t != .bool && t != .unknown && t != .null {
+            throw fail("\(what) needs a bool, not a \(t)", at)
+        }
+    }
+}
