@@ -22,6 +22,10 @@ public struct GitHubRenderer: ReportRenderer {
             if let fix = r.fix { body += "\nFix:\n" + fix.trimmingTrailingNewlines }
             out.append("::\(level) title=\(GitHubRenderer.property("auth-doctor \(r.rule) (step \(r.step)): \(r.title)"))::\(GitHubRenderer.data(body))")
         }
+        // A rule switched off in the config is never silent.
+        for r in report.results where r.status == .skip && r.message.hasPrefix("disabled in config:") {
+            out.append("::notice title=\(GitHubRenderer.property("auth-doctor \(r.rule) (step \(r.step))"))::\(GitHubRenderer.data(r.message))")
+        }
         let v = report.verdict
         let s = report.summary
         var line = "auth-doctor \(report.command): "
