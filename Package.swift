@@ -11,6 +11,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.19"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // scrypt for --check-password (CryptoExtras' KDF.Scrypt, BoringSSL underneath).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // Facts, rules, expression language, engine, report model, redaction. No I/O.
@@ -20,6 +22,7 @@ let package = Package(
         // Export (zip or folder) reading, config and env files.
         .target(name: "AuthDoctorSources", dependencies: [
             "AuthDoctorCore", "CScan", .product(name: "Yams", package: "Yams"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // One renderer per output format.

@@ -10,17 +10,19 @@ public enum Doctor {
         public var env: Value
         /// Notes about the env files (duplicate names, unreadable lines).
         public var envNotes: [String]
-        public var passwordCheck: Value
+        /// With --check-password: verifies the stored hash (or nil) against the password the operator gave,
+        /// answering `matches`, `does not match` or `cannot check: ...`. The password never enters the facts.
+        public var passwordVerifier: (@Sendable (String?) -> String)?
 
         public init(config: Config, rules: RuleSet, failOn: Severity = .error, now: Date = Date(), env: Value = .null,
-                    envNotes: [String] = [], passwordCheck: Value = .null) {
+                    envNotes: [String] = [], passwordVerifier: (@Sendable (String?) -> String)? = nil) {
             self.config = config
             self.rules = rules
             self.failOn = failOn
             self.now = now
             self.env = env
             self.envNotes = envNotes
-            self.passwordCheck = passwordCheck
+            self.passwordVerifier = passwordVerifier
         }
     }
 
@@ -36,8 +38,14 @@ public enum Doctor {
         let normalized = Email.normalize(email)
         let data = try PersonLookup.lookup(normalizedEmail: normalized, config: options.config, source: source)
         let info = source.info
+        var passwordCheck = Value.null
+        if let verify = options.passwordVerifier {
+            let userId = data.baUsers.first?["_id"]?.stringValue
+            let account = data.accounts.first { $0["userId"]?.stringValue == userId && $0["providerId"]?.stringValue == "credential" }
+            passwordCheck = .string(account.map { verify($0["password"]?.stringValue) } ?? "cannot check: no credential account")
+        }
         let facts = Facts.diagnose(email: email, data: data, source: info, config: options.config, env: options.env,
-                                   now: options.now, passwordCheck: options.passwordCheck)
+                                   now: options.now, passwordCheck: passwordCheck)
         let engine = Engine(rules: options.rules.rules(for: .diagnose), failOn: options.failOn, disabled: options.config.disable)
         let results = engine.run(facts)
         let verdict = Engine.verdict(results, healthyMessage: healthyMessage(normalized, results))

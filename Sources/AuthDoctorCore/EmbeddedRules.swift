@@ -116,16 +116,27 @@ step: 7
 title: Password matches the stored hash
 severity: error
 modes: [diagnose]
-requires: [ba.account.password-format]
-description: Only with --check-password; verifies the password given on stdin offline against the stored scrypt hash.
+requires: [ba.account.credential]
+description: >-
+  Only with --check-password: verifies the password given on stdin offline against the stored hash, exactly
+  as Better Auth does (scrypt N=16384 r=16 p=1 dkLen=64, salt = the UTF-8 bytes of the 32-char hex salt
+  string, password NFKC-normalized). The password is never printed, kept or sent anywhere.
 why: The user types a different password than they think, or the hash was written by another system.
-when: input.passwordCheck != null
-skipMessage: "not requested: run with --check-password to verify a password offline"
+let:
+  account: ba.accounts.first(a, a.userId == ba.user._id && a.providerId == "credential")
+when: input.passwordCheck != null && !startsWith(input.passwordCheck, "cannot check")
+skipMessage: >-
+  {{ input.passwordCheck == null ? "not requested: run with --check-password to verify a password offline" : input.passwordCheck }}
 assert: input.passwordCheck == "matches"
-passMessage: matches
-message: "The password given does not match the stored hash ({{ input.passwordCheck }})."
+evidence:
+  result: input.passwordCheck
+passMessage: "matches: the password given is the one stored for account {{ account._id }}"
+message: >-
+  The password given does not match the stored hash of account {{ account._id }}: the user is signing in with a
+  different password than the one stored (sign-in answers 401 "Invalid email or password").
 fix: |
   Ask the user to use "Forgot password"; the reset stores a new hash.
+  (Offline check: no sign-in attempt was made, so nothing was rate-limited or logged.)
 docs: "reference/better-auth-facts.md#password-hashing"
 """#),
         ("ba.account.password-format.yaml", #"""
@@ -147,11 +158,20 @@ evidence:
   hash: account.password
 passMessage: "{{ shape(account.password) }}"
 message: >-
-  The credential account {{ account._id }} stores {{ kind == "null" ? "no password (null)" : "a " + shape(account.password) }},
+  The credential account {{ account._id }} stores {{ kind == "null" ? "no password (null)" : kind == "empty" ? "an empty string" : "a " + hashShape(account.password) }},
   not Better Auth's scrypt salt:key.
-  {{ kind in ["bcrypt", "argon2", "pbkdf2-django", "other"] ? "Sign-in answers HTTP 500 with an empty body (\"Invalid password hash\")." : "Sign-in answers 401 \"Invalid email or password\"." }}
+  {{ kind == "null" || kind == "empty" ? "Sign-in answers 401 \"Invalid email or password\" (the log says \"Password not found\")."
+  : !contains(account.password, ":") ? "Better Auth cannot split it into salt:key and throws \"Invalid password hash\": sign-in answers HTTP 500 with an empty body, which looks like an outage."
+  : "Better Auth takes it apart as salt:key, computes a different key and answers 401 \"Invalid email or password\" for the right password." }}
 fix: |
-  {{ kind == "scrypt-uppercase" ? "Lowercase the stored hash (same value, lowercase hex) with adapter:updateOne on account " + account._id + "." : kind == "null" || kind == "empty" ? "Ask the user to use \"Forgot password\": the reset stores a new hash." : "Either verify the old format in your Better Auth config (emailAndPassword.password.verify branching on the prefix, with a pure-JS library in the Convex runtime), or ask the user to use \"Forgot password\": the reset stores a Better Auth hash." }}
+  {{ kind == "scrypt-uppercase" ? "The hash is right but in uppercase hex, which Better Auth 1.6+ compares as lowercase text. Lowercase the stored value of account " + account._id + " with a one-off internal mutation (it cannot be printed here), or ask the user to use \"Forgot password\"."
+  : kind == "null" || kind == "empty" ? "Ask the user to use \"Forgot password\": the reset stores a Better Auth hash."
+  : kind == "bcrypt" ? "Verify bcrypt in the Better Auth config: emailAndPassword.password.verify = ({ hash, password }) => hash.startsWith(\"$2\") ? bcrypt.compare(password, hash) : verifyPassword({ hash, password }), with bcryptjs (pure JS; native bcrypt cannot load in Convex's runtime). Or ask the user to use \"Forgot password\"."
+  : kind == "argon2" ? "Verify argon2 in the Better Auth config (emailAndPassword.password.verify branching on \"$argon2\", with a WASM/pure-JS argon2 such as hash-wasm), or ask the user to use \"Forgot password\"."
+  : kind == "pbkdf2-werkzeug" || kind == "pbkdf2-django" ? "Verify PBKDF2 in the Better Auth config (emailAndPassword.password.verify with crypto.subtle PBKDF2, parsing the iterations and salt from the stored value), or ask the user to use \"Forgot password\"."
+  : kind == "lucia-v2" ? "Lucia v2 hashes use scrypt with other parameters: verify them with Lucia's LegacyScrypt in emailAndPassword.password.verify, or ask the user to use \"Forgot password\"."
+  : kind == "wrong-length" ? "The hash was cut or mangled on the way in: re-import the full value from the source system, or ask the user to use \"Forgot password\"."
+  : "Find which system wrote this value and verify it in emailAndPassword.password.verify, or ask the user to use \"Forgot password\": the reset stores a Better Auth hash." }}
 docs: "reference/better-auth-facts.md#foreign-hash-formats"
 """#),
         ("ba.session.state.yaml", #"""
@@ -805,11 +825,11 @@ cases:
         {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
 """#),
         ("ba.account.password-check.yaml", #"""
-# Pass/fail examples of ba.account.password-check: each case is a tiny export tree (see rules/README.md, Fixtures).
+# Pass/fail examples of ba.account.password-check, with the published test vectors (better-auth-facts.md).
 rule: ba.account.password-check
 cases:
   - name: not requested
-    email: "ada@example.com"
+    email: ada@example.com
     expect: skip
     message: "--check-password"
     tables:
@@ -817,17 +837,110 @@ cases:
         {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
       betterAuth/account: |
         {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
-      betterAuth/session: |
-        {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
       users: |
-        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: the right password (test vector 1)
+    email: ada@example.com
+    expect: pass
+    password: "password123"
+    message: "matches"
+    notContains: password123
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: a wrong password
+    email: ada@example.com
+    expect: fail
+    password: "password124"
+    message: "does not match the stored hash of account acc_ada"
+    fix: "Forgot password"
+    notContains: password124
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: case matters
+    email: ada@example.com
+    expect: fail
+    password: "Password123"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: vector 2
+    email: ada@example.com
+    expect: pass
+    password: "Correct Horse Battery Staple!"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"a3f1c2d4e5b60718293a4b5c6d7e8f90:f2c6a2e73a8759407ca1d61800b18009f7b38cef71c70b52ce09be2d685b978692ed1469721e4d860e08d9b6447d64dda88c525b4ca7973c17216cc69f8b82ed","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: "NFKC, full-width input matches (vector 3)"
+    email: ada@example.com
+    expect: pass
+    password: "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44\u2460"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"00000000000000000000000000000000:f222ae2f69b9ef56fb6348e5901eb6985d9dda8556cdcb1b8bad5a1048569ace52ed3ed97f14de8e6ac429c96324e220eed502149e8e1cbc34fd477c1823db42","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: "NFKC, the normalized form matches too"
+    email: ada@example.com
+    expect: pass
+    password: "password1"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"00000000000000000000000000000000:f222ae2f69b9ef56fb6348e5901eb6985d9dda8556cdcb1b8bad5a1048569ace52ed3ed97f14de8e6ac429c96324e220eed502149e8e1cbc34fd477c1823db42","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: a foreign hash cannot be checked
+    email: ada@example.com
+    expect: skip
+    password: "password123"
+    message: "cannot check: bcrypt hash ($2b$, cost 10, 60 chars)"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: no password stored
+    email: ada@example.com
+    expect: skip
+    password: "password123"
+    message: "cannot check: no password is stored"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
 """#),
         ("ba.account.password-format.yaml", #"""
-# Pass/fail examples of ba.account.password-format: each case is a tiny export tree (see rules/README.md, Fixtures).
+# Pass/fail examples of ba.account.password-format: every foreign hash kind, named precisely, with what the user sees and the fix.
 rule: ba.account.password-format
 cases:
   - name: Better Auth scrypt
-    email: "ada@example.com"
+    email: ada@example.com
     expect: pass
     notContains: "0123456789abcdef0123456789abcdef:e8b256b"
     tables:
@@ -835,52 +948,149 @@ cases:
         {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
       betterAuth/account: |
         {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
-      betterAuth/session: |
-        {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
       users: |
-        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
-  - name: bcrypt from a migration
-    email: "ada@example.com"
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: bcrypt from Supabase
+    email: ada@example.com
     expect: fail
-    message: ["bcrypt hash, 60 chars", "HTTP 500"]
-    notContains: N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy
+    message: ["bcrypt hash ($2a$, cost 10, 60 chars)", "HTTP 500 with an empty body"]
+    fix: ["bcryptjs"]
+    notContains: "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
     tables:
       betterAuth/user: |
         {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
       betterAuth/account: |
-        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
-      betterAuth/session: |
-        {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
       users: |
-        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
-  - name: uppercase hex
-    email: "ada@example.com"
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: bcrypt $2y$ from PHP
+    email: ada@example.com
     expect: fail
-    message: "uppercase hex"
-    fix: "Lowercase the stored hash"
+    message: ["bcrypt hash ($2y$, cost 12"]
+    fix: ["bcryptjs"]
+    notContains: "$2y$12$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"$2y$12$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: argon2id from Lucia v3
+    email: ada@example.com
+    expect: fail
+    message: ["argon2id hash (argon2id, m=19456,t=2,p=1", "HTTP 500"]
+    fix: ["hash-wasm"]
+    notContains: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: Werkzeug pbkdf2 from Flask
+    email: ada@example.com
+    expect: fail
+    message: ["Werkzeug pbkdf2:sha256 hash (600000 iterations", "401"]
+    fix: ["PBKDF2"]
+    notContains: "pbkdf2:sha256:600000$saltsaltsalt$abababababababababababababababababababababababababababababababab"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"pbkdf2:sha256:600000$saltsaltsalt$abababababababababababababababababababababababababababababababab","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: Django pbkdf2
+    email: ada@example.com
+    expect: fail
+    message: ["Django pbkdf2_sha256 hash (600000 iterations", "HTTP 500"]
+    fix: ["PBKDF2"]
+    notContains: "pbkdf2_sha256$600000$saltsaltsalt$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA="
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"pbkdf2_sha256$600000$saltsaltsalt$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA=","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: Lucia v2
+    email: ada@example.com
+    expect: fail
+    message: ["Lucia v2 s2: scrypt hash", "401"]
+    fix: ["LegacyScrypt"]
+    notContains: "s2:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"s2:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: uppercase hex
+    email: ada@example.com
+    expect: fail
+    message: ["with uppercase hex", "401"]
+    fix: ["Lowercase the stored value of account acc_ada"]
+    notContains: "0123456789ABCDEF0123456789ABCDEF:E8B256B6F9F4B1641136A66D4A26BA41A47B6C8C9BAD6AA4145559FFDA45ECE1F0F16DEC8482A3E5545FEADA0BA62F2B05EEB943B750C9396874E1762C78D27D"
     tables:
       betterAuth/user: |
         {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
       betterAuth/account: |
         {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789ABCDEF0123456789ABCDEF:E8B256B6F9F4B1641136A66D4A26BA41A47B6C8C9BAD6AA4145559FFDA45ECE1F0F16DEC8482A3E5545FEADA0BA62F2B05EEB943B750C9396874E1762C78D27D","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
-      betterAuth/session: |
-        {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
       users: |
-        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
-  - name: null password
-    email: "ada@example.com"
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: truncated key
+    email: ada@example.com
     expect: fail
-    message: "no password (null)"
-    fix: "Forgot password"
+    message: ["salt:key with wrong lengths (salt 32, key 67 hex chars", "401"]
+    fix: ["re-import the full value"]
+    notContains: "0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: empty string
+    email: ada@example.com
+    expect: fail
+    message: ["empty string", "Password not found"]
+    fix: ["Forgot password"]
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: null
+    email: ada@example.com
+    expect: fail
+    message: ["no password (null)", "401"]
+    fix: ["Forgot password"]
     tables:
       betterAuth/user: |
         {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
       betterAuth/account: |
         {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
-      betterAuth/session: |
-        {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
       users: |
-        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: something else
+    email: ada@example.com
+    expect: fail
+    message: ["unrecognised value (18 chars)", "HTTP 500"]
+    fix: ["Find which system wrote this value"]
+    notContains: "plaintext-password"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"plaintext-password","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
 """#),
         ("ba.session.state.yaml", #"""
 # Pass/fail examples of ba.session.state: each case is a tiny export tree (see rules/README.md, Fixtures).

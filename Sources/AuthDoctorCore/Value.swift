@@ -63,12 +63,10 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible {
 
     /// A printable description of the secret that reveals nothing of its value.
     public var shape: String {
-        let kind = HashKind.classify(raw)
-        switch kind {
+        switch HashKind.classify(raw) {
         case .empty: return "empty"
-        case .scrypt: return "scrypt salt:key, \(raw.count) chars"
         case .other: return "set, \(raw.count) chars"
-        default: return "\(kind.label), \(raw.count) chars"
+        default: return HashKind.describe(raw)
         }
     }
 
@@ -105,6 +103,37 @@ public enum HashKind: String, Sendable, CaseIterable {
         case .wrongLength: return "salt:key with wrong lengths"
         case .empty: return "empty"
         case .other: return "unrecognised value"
+        }
+    }
+
+    /// The kind with its public parameters (cost, iterations, lengths), never the salt or the key:
+    /// `bcrypt hash ($2b$, cost 10, 60 chars)`.
+    public static func describe(_ s: String) -> String {
+        let parts = s.split(separator: "$", omittingEmptySubsequences: false).map(String.init)
+        switch classify(s) {
+        case .scrypt: return "scrypt salt:key, \(s.count) chars"
+        case .scryptUppercase: return "scrypt salt:key with uppercase hex, \(s.count) chars"
+        case .bcrypt:
+            let cost = parts.count > 2 ? parts[2] : "?"
+            return "bcrypt hash ($\(parts.count > 1 ? parts[1] : "2")$, cost \(cost), \(s.count) chars)"
+        case .argon2:
+            let variant = parts.count > 1 ? parts[1] : "argon2"
+            let params = parts.first { $0.hasPrefix("m=") }.map { ", " + $0 } ?? ""
+            return "\(variant) hash (\(variant)\(params), \(s.count) chars)"
+        case .pbkdf2Werkzeug:
+            let head = s.split(separator: "$").first.map(String.init) ?? "pbkdf2"
+            let fields = head.split(separator: ":")
+            let iterations = fields.count > 2 ? ", \(fields[2]) iterations" : ""
+            return "Werkzeug \(fields.prefix(2).joined(separator: ":")) hash (\(iterations.dropFirst(2).isEmpty ? "" : iterations.dropFirst(2) + ", ")\(s.count) chars)"
+        case .pbkdf2Django:
+            let iterations = parts.count > 1 ? "\(parts[1]) iterations, " : ""
+            return "Django \(parts[0]) hash (\(iterations)\(s.count) chars)"
+        case .luciaV2: return "Lucia v2 s2: scrypt hash (\(s.count) chars)"
+        case .wrongLength:
+            let sk = s.split(separator: ":", omittingEmptySubsequences: false)
+            return "salt:key with wrong lengths (salt \(sk[0].count), key \(sk.count > 1 ? sk[1].count : 0) hex chars; Better Auth writes 32 and 128)"
+        case .empty: return "empty string"
+        case .other: return "unrecognised value (\(s.count) chars)"
         }
     }
 

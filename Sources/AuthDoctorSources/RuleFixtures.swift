@@ -21,6 +21,8 @@ public struct RuleFixture: Sendable {
         /// Dotenv text of the Convex side and of the hosting side, when the case gives them.
         public let convexEnv: String?
         public let hostingEnv: String?
+        /// As with --check-password: the password to verify against the stored hash.
+        public let password: String?
         public let line: Int
     }
 
@@ -39,7 +41,7 @@ public struct RuleFixture: Sendable {
         guard let m = root.mapping, let rule = m["rule"]?.string else { throw fail("a fixture file starts with 'rule: <id>'", root.mark) }
         guard let seq = m["cases"]?.sequence, !seq.isEmpty else { throw fail("a fixture file needs 'cases:', a list", root.mark) }
         let caseKeys: Set<String> = ["name", "email", "expect", "message", "fix", "notContains", "config", "prod", "now", "tables",
-                                      "convexEnv", "hostingEnv"]
+                                      "convexEnv", "hostingEnv", "password"]
         var cases: [Case] = []
         for c in seq {
             guard let cm = c.mapping else { throw fail("each case is a mapping", c.mark) }
@@ -86,7 +88,8 @@ public struct RuleFixture: Sendable {
             cases.append(Case(name: name, email: email, expect: expect, messageContains: try strings("message"),
                               fixContains: try strings("fix"), notContains: try strings("notContains"), config: config,
                               prod: cm["prod"]?.bool ?? false, now: now, tables: tables,
-                              convexEnv: cm["convexEnv"]?.string, hostingEnv: cm["hostingEnv"]?.string, line: c.mark?.line ?? 1))
+                              convexEnv: cm["convexEnv"]?.string, hostingEnv: cm["hostingEnv"]?.string,
+                              password: cm["password"]?.string, line: c.mark?.line ?? 1))
         }
         return RuleFixture(rule: rule, file: file, cases: cases)
     }
@@ -132,7 +135,8 @@ public struct RuleFixture: Sendable {
                 let env = EnvSources(convex: c.convexEnv.map { EnvFile.parse($0, path: "convex.env") },
                                      hosting: c.hostingEnv.map { [EnvFile.parse($0, path: ".env.hosting")] } ?? [])
                 let options = Doctor.Options(config: c.config, rules: rules, now: c.now,
-                                             env: env.isEmpty ? .null : env.facts, envNotes: env.notes)
+                                             env: env.isEmpty ? .null : env.facts, envNotes: env.notes,
+                                             passwordVerifier: PasswordCheck.verifier(c.password))
                 let outcome: Doctor.Outcome
                 if let email = c.email {
                     try RuleFixture.materialize(c, in: dir)

@@ -105,6 +105,10 @@ struct Diagnose: ParsableCommand {
     @Flag(help: "The data is from the production deployment: fix commands get --prod.")
     var prod = false
 
+    @Flag(name: .customLong("check-password"),
+          help: "Read the user's password from stdin (a prompt with echo off on a terminal) and verify it offline against the stored hash. Never printed, never sent.")
+    var checkPassword = false
+
     @OptionGroup var env: EnvOptions
 
     @OptionGroup var ruleOptions: RuleOptions
@@ -128,15 +132,19 @@ struct Diagnose: ParsableCommand {
                 throw DoctorFailure(message: e.message)
             }
             let envSources = try env.load()
+            let password = checkPassword ? try PasswordInput.read(for: Email.normalize(email)) : nil
             let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
-                                         env: envSources.isEmpty ? .null : envSources.facts, envNotes: envSources.notes)
+                                         env: envSources.isEmpty ? .null : envSources.facts, envNotes: envSources.notes,
+                                         passwordVerifier: PasswordCheck.verifier(password))
             let outcome: Doctor.Outcome
             do {
                 outcome = try Doctor.diagnose(email: email, source: source, options: options)
             } catch let e as SourceError {
                 throw DoctorFailure(message: e.message)
             }
-            return (outcome.report, outcome.secrets.union(source.seenSecrets).union(envSources.secrets), outcome.personalData)
+            var secrets = outcome.secrets.union(source.seenSecrets).union(envSources.secrets)
+            if let password { secrets.insert(password) }
+            return (outcome.report, secrets, outcome.personalData)
         }
     }
 }

@@ -62,7 +62,7 @@ public enum Builtins {
     public static let functions: [String: ClosedRange<Int>] = [
         "size": 1...1, "lower": 1...1, "upper": 1...1, "trim": 1...1, "matches": 2...2,
         "startsWith": 2...2, "endsWith": 2...2, "contains": 2...2, "join": 2...2, "type": 1...1,
-        "max": 1...1, "min": 1...1, "iso": 1...1, "hashKind": 1...1, "shape": 1...1, "keys": 1...1,
+        "max": 1...1, "min": 1...1, "iso": 1...1, "hashKind": 1...1, "hashShape": 1...1, "shape": 1...1, "keys": 1...1,
         "coalesce": 1...16, "has": 1...1, "string": 1...1, "int": 1...1, "double": 1...1,
         "split": 2...2, "sum": 1...1, "trimPrefix": 2...2, "trimSuffix": 2...2,
     ]
@@ -412,6 +412,13 @@ public enum Evaluator {
             case .string(let s): return .string(HashKind.classify(s).rawValue)
             case .secret(let s): return .string(HashKind.classify(s.raw).rawValue)
             default: return .string("not-a-string")
+            }
+        case "hashShape":
+            switch a[0] {
+            case .null: return .string("null")
+            case .string(let s): return .string(HashKind.describe(s))
+            case .secret(let s): return .string(HashKind.describe(s.raw))
+            default: return .string(a[0].typeName)
             }
         case "shape":
             switch a[0] {

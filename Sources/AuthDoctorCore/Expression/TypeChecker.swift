@@ -266,7 +266,7 @@ public struct TypeChecker {
             case "keys":
                 try need(0, { $0.isMap }, "a map")
                 return .list(.string)
-            case "type", "hashKind", "shape", "string": return .string
+            case "type", "hashKind", "hashShape", "shape", "string": return .string
             case "int", "double": return .number
             case "coalesce":
                 let known = types.filter { $0 != .null && $0 != .unknown }
