@@ -32,6 +32,9 @@ let package = Package(
             "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The benchmark's inflate floor (Benchmarks/run.py): the same zip library, inflating and discarding.
+        .executableTarget(name: "inflate-floor", dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")],
+                          path: "Benchmarks/InflateFloor"),
         .testTarget(name: "AuthDoctorTests", dependencies: [
             "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "auth-doctor",
         ]),

@@ -15,11 +15,95 @@ public enum Needle: Sendable, Equatable {
     case exact(String)
 }
 
+/// Cuts a stream of chunks into whole lines: regions of complete lines are handed over in place; only a line
+/// that spans chunks is copied. A line longer than `maxLineBytes` is skipped and reported as `.overlong`.
+public final class LineRegions {
+    public enum Piece {
+        /// One or more complete lines; the region ends with a newline.
+        case region(UnsafeRawBufferPointer)
+        /// One line without its newline (it spanned chunks, or it is the last line of the stream).
+        case line(UnsafeRawBufferPointer, last: Bool)
+        /// A line over the size limit, skipped.
+        case overlong
+    }
+
+    public static let maxLineBytes = 256 << 20
+    let handle: (Piece) -> Void
+    var carry: [UInt8] = []
+    var skippingOverlong = false
+
+    public init(_ handle: @escaping (Piece) -> Void) { self.handle = handle }
+
+    public func feed(_ chunk: UnsafeRawBufferPointer) {
+        guard let base = chunk.baseAddress, chunk.count > 0 else { return }
+        var start = 0
+        if skippingOverlong || !carry.isEmpty {
+            guard let nl = memchr(base, 0x0A, chunk.count) else {
+                appendCarry(UnsafeRawBufferPointer(start: base, count: chunk.count))
+                return
+            }
+            let firstLen = base.distance(to: UnsafeRawPointer(nl))
+            appendCarry(UnsafeRawBufferPointer(start: base, count: firstLen))
+            if skippingOverlong {
+                skippingOverlong = false
+                handle(.overlong)
+            } else {
+                let line = carry
+                carry.removeAll(keepingCapacity: true)
+                line.withUnsafeBytes { handle(.line($0, last: false)) }
+            }
+            start = firstLen + 1
+        }
+        guard start < chunk.count else { return }
+        let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
+        // The region up to and including the last newline is handed over in place; the tail waits.
+        var last = rest.count - 1
+        while last >= 0 && rest[last] != 0x0A { last -= 1 }
+        if last >= 0 { handle(.region(UnsafeRawBufferPointer(rebasing: rest[...last]))) }
+        if last + 1 < rest.count { appendCarry(UnsafeRawBufferPointer(rebasing: rest[(last + 1)...])) }
+    }
+
+    /// Ends the stream: a last line without a newline is a line too.
+    public func finish() {
+        if skippingOverlong { skippingOverlong = false; handle(.overlong); return }
+        guard !carry.isEmpty else { return }
+        let line = carry
+        carry.removeAll()
+        if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+        line.withUnsafeBytes { handle(.line($0, last: true)) }
+    }
+
+    func appendCarry(_ bytes: UnsafeRawBufferPointer) {
+        if skippingOverlong { return }
+        if carry.count + bytes.count > LineRegions.maxLineBytes {
+            carry.removeAll()
+            skippingOverlong = true
+            return
+        }
+        carry.append(contentsOf: bytes)
+    }
+
+    /// Calls `body` for each line of a region (without its newline).
+    @inline(__always)
+    public static func forEachLine(_ region: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        guard let base = region.baseAddress else { return }
+        var pos = 0
+        while pos < region.count {
+            let end: Int
+            if let nl = memchr(base + pos, 0x0A, region.count - pos) {
+                end = base.distance(to: UnsafeRawPointer(nl))
+            } else {
+                end = region.count
+            }
+            body(UnsafeRawBufferPointer(start: base + pos, count: end - pos))
+            pos = end + 1
+        }
+    }
+}
+
 /// Streams a `documents.jsonl` in chunks and fully parses only the lines that contain a needle
 /// (the byte-level prefilter of DESIGN §8). Counts rows and malformed lines on the way.
 public final class LineScanner {
-    public static let maxLineBytes = 256 << 20
-
     let needles: [[UInt8]]
     let caseInsensitive: [Bool]
     let sampleLines: Int
@@ -32,8 +116,6 @@ public final class LineScanner {
     public private(set) var malformedAt: [Int] = []
     public private(set) var sample: [Value] = []
 
-    var carry: [UInt8] = []
-    var skippingOverlong = false
 
     /// - Parameters:
     ///   - sampleLines: also parse (and keep in `sample`) this many lines from the top, whatever they hold.
@@ -56,67 +138,31 @@ public final class LineScanner {
     }
 
     public func feed(_ chunk: UnsafeRawBufferPointer) {
-        guard let base = chunk.baseAddress, chunk.count > 0 else { return }
-        var start = 0
-        if skippingOverlong || !carry.isEmpty {
-            guard let nl = memchr(base, 0x0A, chunk.count) else {
-                appendCarry(UnsafeRawBufferPointer(start: base, count: chunk.count))
-                return
-            }
-            let firstLen = base.distance(to: UnsafeRawPointer(nl))
-            appendCarry(UnsafeRawBufferPointer(start: base, count: firstLen))
-            if skippingOverlong {
-                skippingOverlong = false
-                lines += 1
-            } else {
-                let line = carry
-                carry.removeAll(keepingCapacity: true)
-                line.withUnsafeBytes { processRegion($0, endsWithNewline: false) }
-            }
-            start = firstLen + 1
-        }
-        guard start < chunk.count else { return }
-        let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
-        // The region up to and including the last newline is processed in place; the tail waits.
-        var last = rest.count - 1
-        while last >= 0 && rest[last] != 0x0A { last -= 1 }
-        if last >= 0 {
-            processRegion(UnsafeRawBufferPointer(rebasing: rest[...last]), endsWithNewline: true)
-        }
-        if last + 1 < rest.count {
-            appendCarry(UnsafeRawBufferPointer(rebasing: rest[(last + 1)...]))
-        }
+        splitter.feed(chunk)
     }
 
     /// Ends the stream: a last line without a newline is a row too (and is checked, since a truncated
     /// file usually ends in the middle of one).
     public func finish() {
-        if skippingOverlong { skippingOverlong = false; return }
-        guard !carry.isEmpty else { return }
-        let line = carry
-        carry.removeAll()
-        if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
-        line.withUnsafeBytes { buf in
-            let lineNo = lines + 1
-            lines += 1
-            var matched = lineNo <= sampleLines
-            if !matched { matched = findsNeedle(buf) }
-            // Always parse it: it is the one place where truncation shows.
-            parseLine(buf, lineNumber: lineNo, deliver: matched, sampleIt: lineNo <= sampleLines)
-        }
+        splitter.finish()
     }
 
-    func appendCarry(_ bytes: UnsafeRawBufferPointer) {
-        if skippingOverlong { return }
-        if carry.count + bytes.count > LineScanner.maxLineBytes {
-            // A line this long is not a document; count it as malformed and skip to the next newline.
-            carry.removeAll()
-            skippingOverlong = true
-            malformed += 1
-            if malformedAt.count < 5 { malformedAt.append(lines + 1) }
-            return
+    lazy var splitter = LineRegions { [unowned self] piece in
+        switch piece {
+        case .region(let region): self.processRegion(region, endsWithNewline: true)
+        case .line(let line, false): self.processRegion(line, endsWithNewline: false)
+        case .line(let line, true):
+            let lineNo = self.lines + 1
+            self.lines += 1
+            let matched = lineNo <= self.sampleLines || self.findsNeedle(line)
+            // Always parse it: it is the one place where truncation shows.
+            self.parseLine(line, lineNumber: lineNo, deliver: matched, sampleIt: lineNo <= self.sampleLines)
+        case .overlong:
+            // A line this long is not a document.
+            self.lines += 1
+            self.malformed += 1
+            if self.malformedAt.count < 5 { self.malformedAt.append(self.lines) }
         }
-        carry.append(contentsOf: bytes)
     }
 
     func findsNeedle(_ buf: UnsafeRawBufferPointer) -> Bool {

@@ -1,0 +1,236 @@
+import AuthDoctorCore
+
+/// One extracted top-level field of a JSON line.
+public enum ScannedField: Equatable, Sendable {
+    case missing
+    case null
+    case bool(Bool)
+    case number(Double)
+    /// A string: its bytes between the quotes (offsets into the line), and whether it has escapes.
+    case string(start: Int, end: Int, escaped: Bool)
+    /// An object or array.
+    case nested
+}
+
+/// Extracts a few top-level fields of a JSON object line without building the whole value, validating the
+/// whole line as strict JSON on the way (so a malformed line is reported as such, like a real parser would).
+/// `audit` uses it to read every row of a million-user export at close to inflate speed.
+public struct FieldScanner {
+    /// The wanted field names, as bytes; a field's slot is its index here.
+    let names: [[UInt8]]
+    public static let maxDepth = JSONParser.maxDepth
+
+    public init(fields: [String]) { names = fields.map { Array($0.utf8) } }
+
+    /// Scans `line`; fills `slots` (one per wanted field, `.missing` when absent) and returns false when the line
+    /// is not a valid JSON object.
+    public func scan(_ line: UnsafeRawBufferPointer, into slots: inout [ScannedField]) -> Bool {
+        for i in slots.indices { slots[i] = .missing }
+        guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return false }
+        var p = Parser(b: base, n: line.count)
+        p.ws()
+        guard p.i < p.n, p.b[p.i] == UInt8(ascii: "{") else { return false }
+        p.i += 1
+        p.ws()
+        if p.i < p.n, p.b[p.i] == UInt8(ascii: "}") {
+            p.i += 1
+            p.ws()
+            return p.i == p.n
+        }
+        while true {
+            p.ws()
+            guard p.i < p.n, p.b[p.i] == UInt8(ascii: "\"") else { return false }
+            let keyStart = p.i + 1
+            guard let (keyEnd, keyEscaped) = p.string() else { return false }
+            p.ws()
+            guard p.i < p.n, p.b[p.i] == UInt8(ascii: ":") else { return false }
+            p.i += 1
+            p.ws()
+            let slot = keyEscaped ? nil : match(p.b + keyStart, keyEnd - keyStart)
+            guard p.i < p.n else { return false }
+            if let slot {
+                switch p.b[p.i] {
+                case UInt8(ascii: "\""):
+                    let s = p.i + 1
+                    guard let (e, esc) = p.string() else { return false }
+                    slots[slot] = .string(start: s, end: e, escaped: esc)
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    guard let d = p.number(wantValue: true) else { return false }
+                    slots[slot] = .number(d)
+                case UInt8(ascii: "t"):
+                    guard p.literal("true") else { return false }
+                    slots[slot] = .bool(true)
+                case UInt8(ascii: "f"):
+                    guard p.literal("false") else { return false }
+                    slots[slot] = .bool(false)
+                case UInt8(ascii: "n"):
+                    guard p.literal("null") else { return false }
+                    slots[slot] = .null
+                default:
+                    guard p.value(depth: 1) else { return false }
+                    slots[slot] = .nested
+                }
+            } else {
+                guard p.value(depth: 1) else { return false }
+            }
+            p.ws()
+            guard p.i < p.n else { return false }
+            if p.b[p.i] == UInt8(ascii: ",") { p.i += 1; continue }
+            if p.b[p.i] == UInt8(ascii: "}") {
+                p.i += 1
+                p.ws()
+                return p.i == p.n
+            }
+            return false
+        }
+    }
+
+    @inline(__always)
+    func match(_ key: UnsafePointer<UInt8>, _ count: Int) -> Int? {
+        for (slot, name) in names.enumerated() where name.count == count {
+            var same = true
+            for j in 0..<count where name[j] != key[j] { same = false; break }
+            if same { return slot }
+        }
+        return nil
+    }
+
+    /// A strict JSON validator over raw bytes.
+    struct Parser {
+        let b: UnsafePointer<UInt8>
+        let n: Int
+        var i = 0
+
+        @inline(__always) mutating func ws() {
+            while i < n {
+                let c = b[i]
+                if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { i += 1 } else { return }
+            }
+        }
+
+        /// At an opening quote: moves past the closing one; returns the end offset (exclusive) and whether it had escapes.
+        mutating func string() -> (Int, Bool)? {
+            i += 1
+            var escaped = false
+            while i < n {
+                let c = b[i]
+                if c == UInt8(ascii: "\"") { let end = i; i += 1; return (end, escaped) }
+                if c < 0x20 { return nil }
+                if c == UInt8(ascii: "\\") {
+                    escaped = true
+                    guard i + 1 < n else { return nil }
+                    switch b[i + 1] {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                         UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        i += 2
+                    case UInt8(ascii: "u"):
+                        guard i + 5 < n else { return nil }
+                        for k in 2...5 where !Parser.isHex(b[i + k]) { return nil }
+                        i += 6
+                    default: return nil
+                    }
+                    continue
+                }
+                i += 1
+            }
+            return nil
+        }
+
+        static func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) }
+
+        mutating func literal(_ word: StaticString) -> Bool {
+            let count = word.utf8CodeUnitCount
+            guard i + count <= n else { return false }
+            let w = word.utf8Start
+            for k in 0..<count where b[i + k] != w[k] { return false }
+            i += count
+            return true
+        }
+
+        /// Validates a number; computes its value when asked (exactly, by the fast path or strtod).
+        mutating func number(wantValue: Bool) -> Double? {
+            let start = i
+            var negative = false
+            if b[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+            guard i < n, b[i] >= 48, b[i] <= 57 else { return nil }
+            var mantissa: UInt64 = 0
+            var accumulated = 0
+            var dropped = false
+            var fractionDigits = 0
+            @inline(__always) func take(_ d: UInt8) {
+                if accumulated < 19 { mantissa = mantissa &* 10 &+ UInt64(d - 48); accumulated += 1 } else { dropped = true }
+            }
+            if b[i] == 48 {
+                i += 1
+                if i < n, b[i] >= 48, b[i] <= 57 { return nil } // a leading zero
+            } else {
+                while i < n, b[i] >= 48, b[i] <= 57 { take(b[i]); i += 1 }
+            }
+            var exponent = false
+            if i < n, b[i] == UInt8(ascii: ".") {
+                i += 1
+                guard i < n, b[i] >= 48, b[i] <= 57 else { return nil }
+                while i < n, b[i] >= 48, b[i] <= 57 { take(b[i]); fractionDigits += 1; i += 1 }
+            }
+            if i < n, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+                exponent = true
+                i += 1
+                if i < n, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+                guard i < n, b[i] >= 48, b[i] <= 57 else { return nil }
+                while i < n, b[i] >= 48, b[i] <= 57 { i += 1 }
+            }
+            guard wantValue else { return 0 }
+            // Clinger's fast path: an exact mantissa below 2^53 divided by an exact power of ten is correctly rounded.
+            if !exponent, !dropped, mantissa < (1 << 53), fractionDigits <= 22 {
+                let v = Double(mantissa) / FieldScanner.powersOfTen[fractionDigits]
+                return negative ? -v : v
+            }
+            return Double(String(decoding: UnsafeBufferPointer(start: b + start, count: i - start), as: UTF8.self))
+        }
+
+        mutating func value(depth: Int) -> Bool {
+            guard i < n, depth < FieldScanner.maxDepth else { return false }
+            switch b[i] {
+            case UInt8(ascii: "\""): return string() != nil
+            case UInt8(ascii: "t"): return literal("true")
+            case UInt8(ascii: "f"): return literal("false")
+            case UInt8(ascii: "n"): return literal("null")
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number(wantValue: false) != nil
+            case UInt8(ascii: "["):
+                i += 1
+                ws()
+                if i < n, b[i] == UInt8(ascii: "]") { i += 1; return true }
+                while true {
+                    ws()
+                    guard value(depth: depth + 1) else { return false }
+                    ws()
+                    guard i < n else { return false }
+                    if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                    if b[i] == UInt8(ascii: "]") { i += 1; return true }
+                    return false
+                }
+            case UInt8(ascii: "{"):
+                i += 1
+                ws()
+                if i < n, b[i] == UInt8(ascii: "}") { i += 1; return true }
+                while true {
+                    ws()
+                    guard i < n, b[i] == UInt8(ascii: "\""), string() != nil else { return false }
+                    ws()
+                    guard i < n, b[i] == UInt8(ascii: ":") else { return false }
+                    i += 1
+                    ws()
+                    guard value(depth: depth + 1) else { return false }
+                    ws()
+                    guard i < n else { return false }
+                    if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                    if b[i] == UInt8(ascii: "}") { i += 1; return true }
+                    return false
+                }
+            default: return false
+            }
+        }
+    }
+
+    static let powersOfTen: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { acc, _ in acc * 10 } }
+}
