@@ -11,10 +11,11 @@ a social account (20%), or both; 0-4 sessions (about 2 on average); one app `use
 Known problems are planted at fixed strides so `audit` has exact counts to find (printed to stderr and written
 next to the zip as <name>.expected.json):
   every 1000th user  stores its email with capitals            -> ba.user.email-normalized
-  every 2000th user  has an exact duplicate user               -> ba.user.unique
+  every 2000th user  has an exact duplicate user               -> ba.user.unique (the copy also counts under
+                     ba.account.credential and app.user.exists: it has no account and no app row)
   every 1000th user  (offset 500) has no app row               -> app.user.exists
   every 2500th user  has a bcrypt hash                          -> ba.account.password-format
-  every 5000th user  has sessions in seconds                    -> data.timestamps
+  every 5000th user  has sessions in seconds                    -> data.timestamps (one per session row)
   every 4000th user  has an extra account for a missing user    -> ba.account.orphan
   every 3000th user  has an extra app row pointing nowhere      -> app.user.link / app.user.orphan
 The user in the middle, user<N/2+1>@example.com, is healthy: the benchmark diagnoses it.
@@ -106,9 +107,14 @@ def generate(users: int, fmt: str, out: str) -> dict:
                      f'"emailVerified":{verified},"image":null,"name":"User {i}","updatedAt":{ms(created + 1000)}}}')
         parts["user"].append(user_line)
         if i % 2000 == 1999:
+            # The duplicate has no account and no app row of its own.
             dup = uid.next()
             parts["user"].append(user_line.replace(u, dup))
             expected["ba.user.unique"] += 1
+            expected["ba.account.credential"] += 1
+            expected["app.user.exists"] += 1
+            if stored != email:
+                expected["ba.user.email-normalized"] += 1
         kind = i % 20
         has_credential = kind < 17
         if has_credential:
@@ -132,9 +138,10 @@ def generate(users: int, fmt: str, out: str) -> dict:
                                     f'"password":"{"%032x:%0128x" % (rng.getrandbits(128), rng.getrandbits(512))}","providerId":"credential","updatedAt":{ms(created + 7)},"userId":"{ghost}"}}')
             expected["ba.account.orphan"] += 1
         seconds = i % 5000 == 4999
+        sessions = (i * 2654435761) % 5
         if seconds:
-            expected["data.timestamps"] += 1
-        for s in range((i * 2654435761) % 5):
+            expected["data.timestamps"] += sessions
+        for s in range(sessions):
             at = created + (s + 1) * DAY
             c, e = (at / 1000, at / 1000 + 7 * 86400) if seconds else (at, at + 7 * DAY)
             parts["session"].append(f'{{"_creationTime":{ms(at + 0.75)},"_id":"{sid.next()}","createdAt":{ms(c)},"expiresAt":{ms(e)},'

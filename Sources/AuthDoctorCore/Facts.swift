@@ -52,8 +52,22 @@ public protocol DiagnoseDataSource {
     func appRows(normalizedEmail: String, ids: [String], appIds: [String]) throws -> (candidates: [Row], sample: [Row])
     /// Better Auth `account` and `session` documents whose `userId` may be one of `userIds`.
     func accountsAndSessions(userIds: [String]) throws -> (accounts: [Row], sessions: [Row])
+    /// App rows, accounts and sessions in one go (`appRows` and `accountsAndSessions` with the same ids);
+    /// a source may read them concurrently.
+    func related(normalizedEmail: String, userIds: [String], appIds: [String]) throws
+        -> (candidates: [Row], sample: [Row], accounts: [Row], sessions: [Row])
     /// What the source is, filled in after the lookups (row counts, malformed lines).
     var info: SourceInfo { get }
+}
+
+extension DiagnoseDataSource {
+    public func related(normalizedEmail: String, userIds: [String], appIds: [String]) throws
+        -> (candidates: [Row], sample: [Row], accounts: [Row], sessions: [Row]) {
+        let (candidates, sample) = try appRows(normalizedEmail: normalizedEmail, ids: userIds, appIds: appIds)
+        guard !userIds.isEmpty else { return (candidates, sample, [], []) }
+        let (accounts, sessions) = try accountsAndSessions(userIds: userIds)
+        return (candidates, sample, accounts, sessions)
+    }
 }
 
 /// The rows that belong to one person in both databases.
@@ -82,7 +96,8 @@ public enum PersonLookup {
             }
         let baIds = data.baUsers.compactMap { $0["_id"]?.stringValue }
         let legacyAppIds = data.baUsers.compactMap { $0["userId"]?.stringValue }
-        let (candidates, sample) = try source.appRows(normalizedEmail: email, ids: baIds, appIds: legacyAppIds)
+        // App rows, accounts and sessions depend only on the users' ids: one round, possibly concurrent.
+        let (candidates, sample, accountRows, sessionRows) = try source.related(normalizedEmail: email, userIds: baIds, appIds: legacyAppIds)
         data.linkField = detectLinkField(config: config, appRows: sample + candidates, baUsers: data.baUsers)
         data.linkDetected = config.linkField == "auto"
         let idSet = Set(baIds), legacySet = Set(legacyAppIds)
@@ -100,15 +115,17 @@ public enum PersonLookup {
                 return (a["_id"]?.stringValue ?? "") < (b["_id"]?.stringValue ?? "")
             }
         }
-        let targets = data.appUsers.compactMap { linkTarget($0, data.linkField) }
-        var userIds: [String] = []
-        for id in baIds + targets where !userIds.contains(id) { userIds.append(id) }
-        if !userIds.isEmpty {
-            let idSet = Set(userIds)
-            let (accounts, sessions) = try source.accountsAndSessions(userIds: userIds)
-            data.accounts = accounts.filter { ($0["userId"]?.stringValue).map { idSet.contains($0) } == true }
-            data.sessions = sessions.filter { ($0["userId"]?.stringValue).map { idSet.contains($0) } == true }
+        var accounts = accountRows, sessions = sessionRows
+        // An app row may link to an id that is no Better Auth user (deleted or re-created): its sessions show it.
+        let extra = Array(Set(data.appUsers.compactMap { linkTarget($0, data.linkField) }).subtracting(idSet)).sorted()
+        if !extra.isEmpty {
+            let (a, s) = try source.accountsAndSessions(userIds: extra)
+            accounts += a
+            sessions += s
         }
+        let userIds = idSet.union(extra)
+        data.accounts = accounts.filter { ($0["userId"]?.stringValue).map { userIds.contains($0) } == true }
+        data.sessions = sessions.filter { ($0["userId"]?.stringValue).map { userIds.contains($0) } == true }
         return data
     }
 

@@ -14,6 +14,9 @@ public struct Report: Sendable {
     public var verdict: Verdict
     public var results: [RuleResult]
     public var notes: [String]
+    /// `audit` only: row counts and the population-level findings.
+    public var population: [String: Int]?
+    public var findings: [AuditFinding]?
 
     public init(command: String, input: (email: String, normalizedEmail: String)?, source: SourceInfo,
                 linkField: String? = nil, appTable: String? = nil, component: String? = nil,
@@ -33,11 +36,12 @@ public struct Report: Sendable {
         var out: [Status: Int] = [:]
         for s in Status.allCases { out[s] = 0 }
         for r in results { out[r.status, default: 0] += 1 }
+        for f in findings ?? [] { out[f.status, default: 0] += 1 }
         return out
     }
 
-    /// True when a rule failed at or above `--fail-on`: exit code 1.
-    public var failed: Bool { results.contains { $0.status == .fail } }
+    /// True when a rule (or an audit finding) failed at or above `--fail-on`: exit code 1.
+    public var failed: Bool { results.contains { $0.status == .fail } || (findings ?? []).contains { $0.status == .fail } }
 
     /// The JSON report of DESIGN §10, as a value (keys are sorted when written).
     public var value: Value {
@@ -63,7 +67,7 @@ public struct Report: Sendable {
                 "status": .string(verdict.status.rawValue), "rule": opt(verdict.rule), "step": optInt(verdict.step),
                 "title": opt(verdict.title), "message": .string(verdict.message), "fix": opt(verdict.fix),
             ]),
-            "results": .list(results.map { r in
+            "results": findings != nil ? .null : .list(results.map { r in
                 .map([
                     "rule": .string(r.rule), "step": .int(Int64(r.step)), "title": .string(r.title),
                     "severity": .string(r.severity.rawValue), "status": .string(r.status.rawValue),
@@ -76,6 +80,11 @@ public struct Report: Sendable {
         ]
         if let input {
             out["input"] = .map(["email": .string(input.email), "normalizedEmail": .string(input.normalizedEmail)])
+        }
+        if let findings, let population {
+            out["results"] = nil
+            out["population"] = .map(population.mapValues { .int(Int64($0)) })
+            out["findings"] = .list(findings.map(\.value))
         }
         return .map(out)
     }

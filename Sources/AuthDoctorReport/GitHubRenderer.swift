@@ -22,6 +22,12 @@ public struct GitHubRenderer: ReportRenderer {
             if let fix = r.fix { body += "\nFix:\n" + fix.trimmingTrailingNewlines }
             out.append("::\(level) title=\(GitHubRenderer.property("auth-doctor \(r.rule) (step \(r.step)): \(r.title)"))::\(GitHubRenderer.data(body))")
         }
+        for f in report.findings ?? [] where f.status != .pass {
+            var body = "\(f.count) \(f.what)"
+            if !f.examples.isEmpty { body += "\ne.g. " + f.examples.joined(separator: ", ") }
+            if let fix = f.fix { body += "\nFix: " + fix }
+            out.append("::\(f.status == .fail ? "error" : "warning") title=\(GitHubRenderer.property("auth-doctor audit \(f.rule): \(f.title)"))::\(GitHubRenderer.data(body))")
+        }
         // A rule switched off in the config is never silent.
         for r in report.results where r.status == .skip && r.message.hasPrefix("disabled in config:") {
             out.append("::notice title=\(GitHubRenderer.property("auth-doctor \(r.rule) (step \(r.step))"))::\(GitHubRenderer.data(r.message))")

@@ -57,9 +57,22 @@ public struct MarkdownRenderer: ReportRenderer {
         case .incomplete:
             out.append("**Verdict:** incomplete. \(v.message)")
         }
-        out.append("")
-        out.append("| | Step | Check | Result |")
-        out.append("|---|---|---|---|")
+        if let findings = report.findings {
+            out.append("")
+            let p = report.population ?? [:]
+            out.append("**Population:** \(p["baUsers"] ?? 0) Better Auth users, \(p["baAccounts"] ?? 0) accounts, \(p["baSessions"] ?? 0) sessions, \(p["appUsers"] ?? 0) app rows")
+            out.append("")
+            out.append("| | Rule | Count | What | Examples |")
+            out.append("|---|---|---|---|---|")
+            for f in findings {
+                out.append("| \(MarkdownRenderer.icon(f.status)) | `\(f.rule)` | \(f.count) | \(MarkdownRenderer.cell(f.what)) | \(MarkdownRenderer.cell(f.examples.joined(separator: ", "))) |")
+            }
+        }
+        if !report.results.isEmpty {
+            out.append("")
+            out.append("| | Step | Check | Result |")
+            out.append("|---|---|---|---|")
+        }
         for r in report.results {
             out.append("| \(MarkdownRenderer.icon(r.status)) | \(r.step) | \(MarkdownRenderer.cell(r.title)) (`\(r.rule)`) | \(MarkdownRenderer.cell(r.message)) |")
         }

@@ -43,6 +43,9 @@ public struct TextRenderer: ReportRenderer {
         if !details.isEmpty { src += " (\(details.joined(separator: ", ")))" }
         out.append(src)
         out.append("")
+        if let findings = report.findings {
+            renderAudit(report, findings, into: &out)
+        }
         let width = String(report.results.map(\.step).max() ?? 0).count
         for r in report.results {
             let step = String(repeating: " ", count: width - String(r.step).count) + String(r.step)
@@ -87,6 +90,42 @@ public struct TextRenderer: ReportRenderer {
             out.append(TextRenderer.indent(v.message, "  "))
         }
         return out.joined(separator: "\n") + "\n"
+    }
+}
+
+extension TextRenderer {
+    static func number(_ n: Int) -> String {
+        let digits = Array(String(n))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return out
+    }
+
+    func renderAudit(_ report: Report, _ findings: [AuditFinding], into out: inout [String]) {
+        let p = report.population ?? [:]
+        let n = TextRenderer.number
+        out.append("population: \(n(p["baUsers"] ?? 0)) Better Auth users, \(n(p["baAccounts"] ?? 0)) accounts, "
+                   + "\(n(p["baSessions"] ?? 0)) sessions (\(n(p["baActiveSessions"] ?? 0)) active), \(n(p["appUsers"] ?? 0)) app rows")
+        out.append("")
+        let width = findings.map(\.rule.count).max() ?? 10
+        for f in findings {
+            let rule = f.rule.padding(toLength: width, withPad: " ", startingAt: 0)
+            let count = String(repeating: " ", count: max(0, 9 - n(f.count).count)) + n(f.count)
+            let sev = f.severity == .info ? paint(" (info)", .dim) : ""
+            out.append("\(mark(f.status)) \(rule) \(count)  \(f.what)\(sev)")
+            guard f.count > 0 else { continue }
+            let pad = String(repeating: " ", count: 6)
+            if !f.details.isEmpty {
+                out.append(pad + paint(f.details.sorted { $0.key < $1.key }.map { "\($0.key) \(n($0.value))" }.joined(separator: ", "), .dim))
+            }
+            if !f.examples.isEmpty {
+                out.append(pad + "e.g. " + f.examples.joined(separator: ", ") + (f.count > f.examples.count ? ", ..." : ""))
+            }
+            if f.status != .pass, let fix = f.fix { out.append(pad + paint("fix: ", .bold) + fix) }
+        }
     }
 }
 

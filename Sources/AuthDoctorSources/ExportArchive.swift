@@ -80,12 +80,22 @@ public final class ExportArchive {
         return "\(path): not a zip file. Pass the zip written by `npx convex export`, or the folder it unzips to."
     }
 
-    /// Streams one file's bytes in chunks.
+    /// The uncompressed size of a file, to schedule the biggest tables first.
+    public func size(of path: String) -> Int {
+        if let entry = entries[path] { return Int(entry.uncompressedSize) }
+        guard let root else { return 0 }
+        let attrs = try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
+        return (attrs?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    /// Streams one file's bytes in chunks. Safe to call from several threads at once: each zip stream reads
+    /// through an archive handle of its own.
     public func stream(_ path: String, _ consume: (Data) throws -> Void) throws(SourceError) {
-        if let archive {
+        if archive != nil {
             guard let entry = entries[path] else { throw SourceError("\(location): no \(path) in the export.") }
             do {
-                _ = try archive.extract(entry, bufferSize: ExportArchive.chunkSize, skipCRC32: false, consumer: consume)
+                let handle = try Archive(url: URL(fileURLWithPath: location), accessMode: .read)
+                _ = try handle.extract(entry, bufferSize: ExportArchive.chunkSize, skipCRC32: false, consumer: consume)
             } catch let e as SourceError {
                 throw e
             } catch {

@@ -95,6 +95,7 @@ public final class ExportSource: DiagnoseDataSource {
     public let format: ExportFormat
     public let deployment: String?
     public let isProd: Bool
+    let lock = NSLock()
     var tableRows: [String: Int] = [:]
     var malformed = 0
     var malformedExamples: [String] = []
@@ -172,6 +173,8 @@ public final class ExportSource: DiagnoseDataSource {
         }
         try archive.stream(path) { data in scanner.feed(data) }
         scanner.finish()
+        lock.lock()
+        defer { lock.unlock() }
         tableRows[key] = scanner.lines
         malformed += scanner.malformed
         for line in scanner.malformedAt where malformedExamples.count < 5 {
@@ -198,6 +201,31 @@ public final class ExportSource: DiagnoseDataSource {
         let needles = [Needle.email(normalizedEmail)] + (ids + appIds).map { Needle.exact($0) }
         let found = try scan("\(config.appTable)/documents.jsonl", key: config.appTable, needles: needles, sampleLines: 20)
         return (found.rows, found.sample)
+    }
+
+    /// The app, account and session tables are read concurrently (each with its own archive handle).
+    public func related(normalizedEmail: String, userIds: [String], appIds: [String]) throws
+        -> (candidates: [Row], sample: [Row], accounts: [Row], sessions: [Row]) {
+        var app: (rows: [Row], sample: [Row]) = ([], [])
+        var accounts: [Row] = [], sessions: [Row] = []
+        let needles = userIds.map { Needle.exact($0) }
+        let appNeedles = [Needle.email(normalizedEmail)] + (userIds + appIds).map { Needle.exact($0) }
+        var jobs: [(Int, () throws -> Void)] = [
+            (archive.size(of: "\(config.appTable)/documents.jsonl"), {
+                app = try self.scan("\(self.config.appTable)/documents.jsonl", key: self.config.appTable, needles: appNeedles, sampleLines: 20)
+            }),
+        ]
+        if !userIds.isEmpty {
+            jobs.append((archive.size(of: "\(componentPrefix)account/documents.jsonl"), {
+                accounts = try self.scan("\(self.componentPrefix)account/documents.jsonl", key: "\(self.config.component)/account", needles: needles).rows
+            }))
+            jobs.append((archive.size(of: "\(componentPrefix)session/documents.jsonl"), {
+                sessions = try self.scan("\(self.componentPrefix)session/documents.jsonl", key: "\(self.config.component)/session", needles: needles).rows
+            }))
+        }
+        jobs.sort { $0.0 > $1.0 }
+        try Parallel.run(jobs.map(\.1))
+        return (app.rows, app.sample, accounts, sessions)
     }
 
     public func accountsAndSessions(userIds: [String]) throws -> (accounts: [Row], sessions: [Row]) {

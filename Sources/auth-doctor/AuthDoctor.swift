@@ -14,7 +14,7 @@ struct AuthDoctor: ParsableCommand {
         commandName: "auth-doctor",
         abstract: "Explains why a user of a Convex + Better Auth app cannot sign in.",
         version: toolVersion,
-        subcommands: [Diagnose.self, CheckEnv.self, RulesCommand.self])
+        subcommands: [Diagnose.self, CheckEnv.self, Audit.self, RulesCommand.self])
 }
 
 extension OutputFormat: ExpressibleByArgument {}
@@ -149,6 +149,75 @@ struct Diagnose: ParsableCommand {
     }
 }
 
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the whole population: every Better Auth user, account, session and app row.",
+        discussion: """
+            Reads every row of the Better Auth and app tables once and counts each population-level problem, \
+            keyed by the checklist's rule ids, with examples. --list RULE prints every affected id, one per line. \
+            Exit codes: 0 nothing at or above --fail-on, 1 a finding at or above it, 2 unreadable export, 64 usage.
+            """)
+
+    @Option(help: "A `npx convex export` zip, or the folder it unzips to.")
+    var export: String?
+
+    @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
+    var config: String?
+
+    @Flag(help: "The data is from the production deployment: fix commands get --prod.")
+    var prod = false
+
+    @Option(help: "How many example emails or ids each finding shows.")
+    var examples = 10
+
+    @Option(help: "Print every id affected by this rule, one per line (for scripts), instead of the report.")
+    var list: String?
+
+    @OptionGroup var ruleOptions: RuleOptions
+
+    @OptionGroup var output: OutputOptions
+
+    static let listable = ["ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format",
+                           "ba.account.orphan", "ba.user.email-verified", "ba.user.banned", "app.user.exists", "app.user.link",
+                           "app.user.unique", "app.user.orphan", "ba.session.state", "data.timestamps"]
+
+    func validate() throws {
+        if export == nil {
+            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder)")
+        }
+        if examples < 0 { throw ValidationError("--examples takes a number of 0 or more") }
+        if let list, !Audit.listable.contains(list) {
+            throw ValidationError("--list takes one of: \(Audit.listable.joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        var listed: [String] = []
+        try Runner.run(command: "audit", output: output, quiet: list != nil) {
+            let cfg = try Runner.loadConfig(config)
+            let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
+            let source: ExportSource
+            do {
+                source = try ExportSource(path: export ?? "", config: cfg, isProd: prod)
+            } catch let e as SourceError {
+                throw DoctorFailure(message: e.message)
+            }
+            let result: ExportAudit.Result
+            do {
+                result = try ExportAudit.run(source: source, rules: rules,
+                                             options: .init(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now()))
+            } catch let e as SourceError {
+                throw DoctorFailure(message: e.message)
+            }
+            listed = result.listed
+            return (result.report, [], [])
+        }
+        if list != nil {
+            FileHandle.standardOutput.write(Data(listed.map { $0 + "\n" }.joined().utf8))
+        }
+    }
+}
+
 struct CheckEnv: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-env",
@@ -195,10 +264,12 @@ struct CheckEnv: ParsableCommand {
 
 enum Runner {
     /// Runs a command body, prints its report once, and maps the outcome to the exit code.
-    static func run(command: String, output: OutputOptions,
+    /// With `quiet`, the report is not printed and the exit code does not follow the findings (`audit --list`).
+    static func run(command: String, output: OutputOptions, quiet: Bool = false,
                     _ body: () throws -> (Report, Set<String>, Set<String>)) throws {
         do {
             let (report, secrets, pii) = try body()
+            if quiet { return }
             let redactPII = output.redactPII
             let redactor = Redactor(secrets: secrets, names: redactPII ? pii : [], redactPII: redactPII)
             let text = redactor.apply(output.format.renderer(color: output.useColor).render(report))

@@ -1,0 +1,553 @@
+import AuthDoctorCore
+import Foundation
+
+/// 64-bit FNV-1a over bytes: compact keys for ids and emails in the audit's indexes. With a million users the
+/// chance that two different ids share a key is about 3 in 100 million.
+@inline(__always)
+func fnv(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01B3 }
+    return h == 0 ? 1 : h
+}
+
+func fnv(_ s: String) -> UInt64 {
+    var s = s
+    return s.withUTF8 { fnv($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+}
+
+/// Strings kept compactly (one byte buffer), for examples and `--list`.
+final class StringArena {
+    var bytes: [UInt8] = []
+    var starts: [UInt32] = []
+
+    var count: Int { starts.count }
+
+    func append(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        starts.append(UInt32(bytes.count))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
+    }
+
+    func append(_ s: String) {
+        starts.append(UInt32(bytes.count))
+        bytes.append(contentsOf: s.utf8)
+    }
+
+    subscript(i: Int) -> String {
+        let start = Int(starts[i])
+        let end = i + 1 < starts.count ? Int(starts[i + 1]) : bytes.count
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+}
+
+/// `audit`: every row of the Better Auth and app tables read once, with the field scanner, into compact
+/// indexes; then the population-level findings of the checklist (DESIGN §8, §10).
+public final class ExportAudit {
+    public struct Options: Sendable {
+        public var examples = 10
+        /// The rule whose affected ids are all kept, for `--list`.
+        public var listRule: String?
+        public var failOn = Severity.error
+        public var now = Date()
+
+        public init(examples: Int = 10, listRule: String? = nil, failOn: Severity = .error, now: Date = Date()) {
+            self.examples = examples
+            self.listRule = listRule
+            self.failOn = failOn
+            self.now = now
+        }
+    }
+
+    public struct Result: Sendable {
+        public let report: Report
+        /// The ids affected by `listRule`, in table order.
+        public let listed: [String]
+    }
+
+    /// The rules `audit` reports on, in order, with what each counts. `ba.account.orphan` and `app.user.orphan`
+    /// exist only here.
+    public static let auditOnlyRules: [(id: String, step: Int, title: String)] = [
+        ("ba.account.orphan", 5, "Accounts belong to an existing user"),
+        ("app.user.orphan", 12, "App rows belong to an existing user"),
+    ]
+
+    let source: ExportSource
+    let config: Config
+    let nowMs: Double
+    var lineCounts: [String: Int] = [:]
+    var malformed: [String: (count: Int, at: [Int])] = [:]
+    let lock = NSLock()
+
+    init(source: ExportSource, now: Date) {
+        self.source = source
+        self.config = source.config
+        self.nowMs = now.timeIntervalSince1970 * 1000
+    }
+
+    // MARK: Phase 1: one pass per table, in parallel.
+
+    struct Users {
+        var idHash: [UInt64] = []
+        let ids = StringArena()
+        let emails = StringArena()
+        var exact: [UInt64] = []
+        var folded: [UInt64] = []
+        var normalized: [Bool] = []
+        var verified: [Bool] = []
+        var banned: [Bool] = []
+        var timestampsOK: [Bool] = []
+        var legacyApp: [UInt64] = []
+    }
+
+    struct AppRows {
+        var idHash: [UInt64] = []
+        let ids = StringArena()
+        var folded: [UInt64] = []
+        /// Per link candidate (authId, betterAuthId, authUserId, userId, tokenIdentifier), the target's key or 0.
+        var links: [[UInt64]] = Array(repeating: [], count: Config.linkCandidates.count)
+        var configuredLink: [UInt64] = []
+    }
+
+    struct Accounts {
+        let ids = StringArena()
+        var userHash: [UInt64] = []
+        var credential: [Bool] = []
+        /// Hash kind of a credential account's password (index into `kinds`).
+        var kind: [UInt8] = []
+        var timestampsOK: [Bool] = []
+    }
+
+    struct Sessions {
+        let ids = StringArena()
+        var userHash: [UInt64] = []
+        var active: [Bool] = []
+        var timestampsOK: [Bool] = []
+    }
+
+    static let kinds: [String] = HashKind.allCases.map(\.rawValue) + ["null"]
+
+    /// Reads every line of a table through the field scanner.
+    func readTable(_ path: String, fields: [String], _ row: (UnsafeRawBufferPointer, [ScannedField]) -> Void) throws(SourceError) {
+        let scanner = FieldScanner(fields: fields)
+        var slots = [ScannedField](repeating: .missing, count: fields.count)
+        var lines = 0
+        var bad = 0
+        var badAt: [Int] = []
+        func line(_ l: UnsafeRawBufferPointer) {
+            lines += 1
+            if l.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { lines -= 1; return }
+            if scanner.scan(l, into: &slots) {
+                row(l, slots)
+            } else {
+                bad += 1
+                if badAt.count < 5 { badAt.append(lines) }
+            }
+        }
+        try withoutActuallyEscaping(line) { line throws(SourceError) in
+            let splitter = LineRegions { piece in
+                switch piece {
+                case .region(let r): LineRegions.forEachLine(r, line)
+                case .line(let l, _): line(l)
+                case .overlong:
+                    lines += 1
+                    bad += 1
+                    if badAt.count < 5 { badAt.append(lines) }
+                }
+            }
+            try source.archive.stream(path) { data in data.withUnsafeBytes { splitter.feed($0) } }
+            splitter.finish()
+        }
+        lock.lock()
+        lineCounts[path] = lines
+        malformed[path] = (bad, badAt)
+        lock.unlock()
+    }
+
+    /// A string field's bytes, decoded when it has escapes.
+    static func withString<T>(_ line: UnsafeRawBufferPointer, _ f: ScannedField, _ body: (UnsafePointer<UInt8>, Int) -> T) -> T? {
+        guard case .string(let s, let e, let escaped) = f, let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        if !escaped { return body(base + s, e - s) }
+        let quoted = UnsafeRawBufferPointer(rebasing: line[(s - 1)...e])
+        guard case .string(let text)? = try? JSONParser.parse(quoted) else { return nil }
+        var t = text
+        return t.withUTF8 { body($0.baseAddress ?? base, $0.count) }
+    }
+
+    static func hashString(_ line: UnsafeRawBufferPointer, _ f: ScannedField) -> UInt64 {
+        withString(line, f) { fnv($0, $1) } ?? 0
+    }
+
+    /// The Better Auth user id after the last `|` of a tokenIdentifier.
+    static func tokenTarget(_ line: UnsafeRawBufferPointer, _ f: ScannedField) -> UInt64 {
+        withString(line, f) { p, n -> UInt64 in
+            var i = n - 1
+            while i >= 0 && p[i] != UInt8(ascii: "|") { i -= 1 }
+            return i < 0 ? 0 : fnv(p + i + 1, n - i - 1)
+        } ?? 0
+    }
+
+    /// (exact key, normalized key, is normalized) of a stored email, as `Email.normalize` defines it.
+    static func emailKeys(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64, Bool) {
+        let exact = fnv(p, n)
+        var ascii = true
+        for i in 0..<n where p[i] >= 0x80 { ascii = false; break }
+        if !ascii {
+            let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+            let norm = Email.normalize(s)
+            return (exact, fnv(norm), norm == s)
+        }
+        var lo = 0, hi = n
+        // Unescaped JSON string bytes can hold no control characters: spaces are the only whitespace.
+        while lo < hi && p[lo] == 0x20 { lo += 1 }
+        while hi > lo && p[hi - 1] == 0x20 { hi -= 1 }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var changed = lo != 0 || hi != n
+        for i in lo..<hi {
+            var b = p[i]
+            if b >= 65 && b <= 90 { b |= 0x20; changed = true }
+            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+        }
+        return (exact, h == 0 ? 1 : h, !changed)
+    }
+
+    static func timestampsOK(_ slots: ArraySlice<ScannedField>) -> Bool {
+        for f in slots {
+            switch f {
+            case .missing, .null: continue
+            case .number(let d): if !(d > 1e11 && d < 1e14) { return false }
+            default: return false
+            }
+        }
+        return true
+    }
+
+    func readUsers() throws(SourceError) -> Users {
+        var u = Users()
+        let fields = ["_id", "email", "emailVerified", "banned", "banExpires", "userId", "createdAt", "updatedAt", "expiresAt"]
+        try readTable("\(source.componentPrefix)user/documents.jsonl", fields: fields) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in u.ids.append(p, n) }) != nil else { return }
+            u.idHash.append(ExportAudit.hashString(line, s[0]))
+            let keys = ExportAudit.withString(line, s[1]) { p, n -> (UInt64, UInt64, Bool) in
+                u.emails.append(p, n)
+                return ExportAudit.emailKeys(p, n)
+            }
+            if keys == nil { u.emails.append("") }
+            u.exact.append(keys?.0 ?? 0)
+            u.folded.append(keys?.1 ?? 0)
+            u.normalized.append(keys?.2 ?? false)
+            u.verified.append(s[2] == .bool(true))
+            var banned = s[3] == .bool(true)
+            if banned, case .number(let until) = s[4], until < nowMs { banned = false }
+            u.banned.append(banned)
+            u.legacyApp.append(ExportAudit.hashString(line, s[5]))
+            u.timestampsOK.append(ExportAudit.timestampsOK(s[6...8]) && ExportAudit.timestampsOK(s[4...4]))
+        }
+        return u
+    }
+
+    func readApp() throws(SourceError) -> AppRows {
+        var a = AppRows()
+        let linkFields = Config.linkCandidates
+        let configured = ["auto", "email", Config.legacyLink].contains(config.linkField) || linkFields.contains(config.linkField) ? nil : config.linkField
+        let fields = ["_id", config.emailField] + linkFields + (configured.map { [$0] } ?? [])
+        try readTable("\(config.appTable)/documents.jsonl", fields: fields) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
+            a.idHash.append(ExportAudit.hashString(line, s[0]))
+            a.folded.append(ExportAudit.withString(line, s[1]) { ExportAudit.emailKeys($0, $1).1 } ?? 0)
+            for (k, name) in linkFields.enumerated() {
+                a.links[k].append(name == "tokenIdentifier" ? ExportAudit.tokenTarget(line, s[2 + k]) : ExportAudit.hashString(line, s[2 + k]))
+            }
+            if configured != nil { a.configuredLink.append(ExportAudit.hashString(line, s[2 + linkFields.count])) }
+        }
+        return a
+    }
+
+    func readAccounts() throws(SourceError) -> Accounts {
+        var a = Accounts()
+        let fields = ["_id", "userId", "providerId", "password", "createdAt", "updatedAt", "accessTokenExpiresAt", "refreshTokenExpiresAt"]
+        let nullKind = UInt8(ExportAudit.kinds.count - 1)
+        try readTable("\(source.componentPrefix)account/documents.jsonl", fields: fields) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
+            a.userHash.append(ExportAudit.hashString(line, s[1]))
+            let credential = ExportAudit.withString(line, s[2]) { p, n in
+                n == 10 && memcmp(p, "credential", 10) == 0
+            } ?? false
+            a.credential.append(credential)
+            var kind = nullKind
+            if credential, let k = ExportAudit.withString(line, s[3], { p, n in
+                HashKind.classify(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            }) {
+                kind = UInt8(HashKind.allCases.firstIndex(of: k) ?? 0)
+            }
+            a.kind.append(kind)
+            a.timestampsOK.append(ExportAudit.timestampsOK(s[4...5]))
+        }
+        return a
+    }
+
+    func readSessions() throws(SourceError) -> Sessions {
+        var x = Sessions()
+        let fields = ["_id", "userId", "expiresAt", "createdAt", "updatedAt"]
+        let now = nowMs
+        try readTable("\(source.componentPrefix)session/documents.jsonl", fields: fields) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in x.ids.append(p, n) }) != nil else { return }
+            x.userHash.append(ExportAudit.hashString(line, s[1]))
+            if case .number(let e) = s[2] { x.active.append(e > now) } else { x.active.append(false) }
+            x.timestampsOK.append(ExportAudit.timestampsOK(s[2...4]))
+        }
+        return x
+    }
+
+    // MARK: Phase 2: join and count.
+
+    public static func run(source: ExportSource, rules: RuleSet, options: Options) throws -> Result {
+        let audit = ExportAudit(source: source, now: options.now)
+        return try audit.run(rules: rules, options: options)
+    }
+
+    func run(rules: RuleSet, options: Options) throws -> Result {
+        var users = Users(), app = AppRows(), accounts = Accounts(), sessions = Sessions()
+        let prefix = source.componentPrefix
+        // The biggest tables first, so two cores stay busy.
+        var jobs: [(Int, () throws -> Void)] = [
+            (source.archive.size(of: "\(prefix)user/documents.jsonl"), { users = try self.readUsers() }),
+            (source.archive.size(of: "\(config.appTable)/documents.jsonl"), { app = try self.readApp() }),
+            (source.archive.size(of: "\(prefix)account/documents.jsonl"), { accounts = try self.readAccounts() }),
+            (source.archive.size(of: "\(prefix)session/documents.jsonl"), { sessions = try self.readSessions() }),
+        ]
+        jobs.sort { $0.0 > $1.0 }
+        try Parallel.run(jobs.map(\.1))
+
+        let nUsers = users.idHash.count
+        var userIndex = [UInt64: Int32](minimumCapacity: nUsers)
+        var exactCount = [UInt64: Int32](minimumCapacity: nUsers)
+        var foldedCount = [UInt64: Int32](minimumCapacity: nUsers)
+        var foldedFirst = [UInt64: Int32](minimumCapacity: nUsers)
+        for i in 0..<nUsers {
+            if userIndex[users.idHash[i]] == nil { userIndex[users.idHash[i]] = Int32(i) }
+            exactCount[users.exact[i], default: 0] += 1
+            foldedCount[users.folded[i], default: 0] += 1
+            if foldedFirst[users.folded[i]] == nil { foldedFirst[users.folded[i]] = Int32(i) }
+        }
+
+        var found = Findings(options: options, rules: rules, users: users)
+
+        // ba.user.email-normalized
+        for i in 0..<nUsers where !users.normalized[i] { found.add("ba.user.email-normalized", user: i) }
+        // ba.user.unique: groups by exact and by normalized email.
+        var exactGroups = 0, caseGroups = 0, inGroups = 0
+        var reported = Set<UInt64>()
+        for i in 0..<nUsers where (foldedCount[users.folded[i]] ?? 0) > 1 {
+            inGroups += 1
+            found.list("ba.user.unique", users.ids[i])
+            if reported.insert(users.folded[i]).inserted {
+                if (exactCount[users.exact[i]] ?? 0) > 1 { exactGroups += 1 } else { caseGroups += 1 }
+                found.count("ba.user.unique", example: Email.normalize(users.emails[i]))
+            }
+        }
+        found.details["ba.user.unique"] = ["exactDuplicateGroups": exactGroups, "caseVariantGroups": caseGroups, "usersInGroups": inGroups]
+
+        // Accounts: credential presence, hash kinds, orphans, timestamps.
+        var hasCredential = [Bool](repeating: false, count: nUsers)
+        var kindCounts: [String: Int] = [:]
+        for j in 0..<accounts.userHash.count {
+            guard let u = userIndex[accounts.userHash[j]] else {
+                found.addRow("ba.account.orphan", id: accounts.ids[j])
+                continue
+            }
+            if accounts.credential[j] {
+                hasCredential[Int(u)] = true
+                let kind = ExportAudit.kinds[Int(accounts.kind[j])]
+                if kind != HashKind.scrypt.rawValue {
+                    kindCounts[kind, default: 0] += 1
+                    found.add("ba.account.password-format", user: Int(u), id: accounts.ids[j])
+                }
+            }
+        }
+        found.details["ba.account.password-format"] = kindCounts
+        for i in 0..<nUsers where !hasCredential[i] { found.add("ba.account.credential", user: i) }
+        for i in 0..<nUsers where !users.verified[i] { found.add("ba.user.email-verified", user: i) }
+        for i in 0..<nUsers where users.banned[i] { found.add("ba.user.banned", user: i) }
+
+        // App rows: the link field as diagnose detects it, then who owns each row.
+        let linkField = detectLink(app: app, users: users)
+        var legacyOwner: [UInt64: Int32] = [:]
+        if linkField == Config.legacyLink {
+            for i in 0..<nUsers where users.legacyApp[i] != 0 { legacyOwner[users.legacyApp[i]] = Int32(i) }
+        }
+        let linkColumn: [UInt64]? = {
+            if let k = Config.linkCandidates.firstIndex(of: linkField) { return app.links[k] }
+            if !app.configuredLink.isEmpty { return app.configuredLink }
+            return nil
+        }()
+        var appCount = [UInt8](repeating: 0, count: nUsers)
+        for r in 0..<app.idHash.count {
+            let byEmail = app.folded[r] == 0 ? nil : foldedFirst[app.folded[r]]
+            var byLink: Int32?
+            var linkBroken = false
+            switch linkField {
+            case "email":
+                byLink = byEmail
+            case Config.legacyLink:
+                byLink = legacyOwner[app.idHash[r]]
+                linkBroken = byEmail != nil && byLink != byEmail
+            default:
+                let target = linkColumn?[r] ?? 0
+                byLink = target == 0 ? nil : userIndex[target]
+                // Broken: the link names no Better Auth user, or not the one with the row's email.
+                linkBroken = (target != 0 && byLink == nil) || (byEmail != nil && byLink != byEmail)
+            }
+            if linkBroken { found.addRow("app.user.link", id: app.ids[r]) }
+            // The row belongs to its link target, else to the user with its email (as diagnose finds it).
+            guard let owner = byLink ?? byEmail else {
+                found.addRow("app.user.orphan", id: app.ids[r])
+                continue
+            }
+            if appCount[Int(owner)] < 255 { appCount[Int(owner)] += 1 }
+            if let e = byEmail, e != owner, appCount[Int(e)] < 255 { appCount[Int(e)] += 1 }
+        }
+        for i in 0..<nUsers where appCount[i] == 0 { found.add("app.user.exists", user: i) }
+        for i in 0..<nUsers where appCount[i] > 1 { found.add("app.user.unique", user: i) }
+
+        // Sessions: of missing users; active and expired.
+        var active = 0
+        for k in 0..<sessions.userHash.count {
+            if sessions.active[k] { active += 1 }
+            if userIndex[sessions.userHash[k]] == nil { found.addRow("ba.session.state", id: sessions.ids[k]) }
+        }
+        found.details["ba.session.state"] = ["active": active, "expired": sessions.userHash.count - active]
+
+        // Timestamps of every Better Auth row.
+        for i in 0..<nUsers where !users.timestampsOK[i] { found.addRow("data.timestamps", id: users.ids[i]) }
+        for j in 0..<accounts.timestampsOK.count where !accounts.timestampsOK[j] { found.addRow("data.timestamps", id: accounts.ids[j]) }
+        for k in 0..<sessions.timestampsOK.count where !sessions.timestampsOK[k] { found.addRow("data.timestamps", id: sessions.ids[k]) }
+
+        var info = source.info
+        info.tableRows = [:]
+        var notes: [String] = []
+        var totalMalformed = 0
+        var malformedPlaces: [String] = []
+        for (path, m) in malformed.sorted(by: { $0.key < $1.key }) {
+            totalMalformed += m.count
+            malformedPlaces += m.at.map { "\(path):\($0)" }
+        }
+        info.malformedLines = totalMalformed
+        info.malformedExamples = Array(malformedPlaces.prefix(5))
+        if totalMalformed > 0 {
+            notes.append("\(totalMalformed) malformed JSONL line(s) skipped (\(info.malformedExamples.joined(separator: ", "))\(totalMalformed > 5 ? ", ..." : "")): the export may be damaged.")
+        }
+        let how = config.linkField == "auto" ? "detected" : "from config"
+        notes.append(linkField == "email" ? "app rows are joined to Better Auth users by email (\(how))."
+                     : linkField == Config.legacyLink ? "app rows are linked by the legacy Better Auth user.userId field (\(how))."
+                     : "app rows link to Better Auth users through \(config.appTable).\(linkField) (\(how)).")
+        let population = [
+            "baUsers": nUsers, "baAccounts": accounts.userHash.count, "baSessions": sessions.userHash.count,
+            "appUsers": app.idHash.count, "baActiveSessions": active,
+        ]
+        let findings = found.build(requireEmailVerification: config.requireEmailVerification)
+        let report = Report.audit(source: info, population: population, findings: findings, linkField: linkField,
+                                  appTable: config.appTable, component: config.component, notes: notes)
+        return Result(report: report, listed: options.listRule.flatMap { found.listed[$0] } ?? [])
+    }
+
+    func detectLink(app: AppRows, users: Users) -> String {
+        if config.linkField != "auto" { return config.linkField }
+        let sample = min(20, app.idHash.count)
+        for (k, name) in Config.linkCandidates.enumerated() where app.links[k].prefix(sample).contains(where: { $0 != 0 }) {
+            return name
+        }
+        if users.legacyApp.contains(where: { $0 != 0 }) { return Config.legacyLink }
+        return "email"
+    }
+
+    /// Counts, examples and (for `--list`) every affected id, per rule.
+    struct Findings {
+        let options: Options
+        let rules: RuleSet
+        let users: Users
+        var counts: [String: Int] = [:]
+        var examples: [String: [String]] = [:]
+        var listed: [String: [String]] = [:]
+        var details: [String: [String: Int]] = [:]
+
+        init(options: Options, rules: RuleSet, users: Users) {
+            self.options = options
+            self.rules = rules
+            self.users = users
+        }
+
+        mutating func count(_ rule: String, example: @autoclosure () -> String) {
+            counts[rule, default: 0] += 1
+            if examples[rule, default: []].count < options.examples { examples[rule, default: []].append(example()) }
+        }
+
+        mutating func list(_ rule: String, _ id: @autoclosure () -> String) {
+            if options.listRule == rule { listed[rule, default: []].append(id()) }
+        }
+
+        /// A user-centric finding: the example is the user's email, the listed id the user's (or the row's) id.
+        mutating func add(_ rule: String, user i: Int, id: String? = nil) {
+            let users = self.users
+            count(rule, example: users.emails[i])
+            list(rule, id ?? users.ids[i])
+        }
+
+        /// A row-centric finding: examples and list are row ids.
+        mutating func addRow(_ rule: String, id: String) {
+            count(rule, example: id)
+            list(rule, id)
+        }
+
+        static let what: [String: String] = [
+            "ba.user.email-normalized": "Better Auth users whose stored email is not lowercase and trimmed (they can never sign in)",
+            "ba.user.unique": "emails held by more than one Better Auth user (exact duplicates make every lookup fail with HTTP 500)",
+            "ba.account.credential": "Better Auth users without an email+password account (social or magic-link sign-in only)",
+            "ba.account.password-format": "credential accounts whose password is not Better Auth's scrypt salt:key",
+            "ba.account.orphan": "accounts whose userId matches no Better Auth user (imported with old ids?)",
+            "ba.user.email-verified": "Better Auth users whose email is not verified",
+            "ba.user.banned": "Better Auth users banned now",
+            "app.user.exists": "Better Auth users with no app row (\"User not found\" after sign-in)",
+            "app.user.link": "app rows whose link points at no Better Auth user, or not at the one with their email",
+            "app.user.unique": "Better Auth users with more than one app row",
+            "app.user.orphan": "app rows that belong to no Better Auth user at all",
+            "ba.session.state": "sessions of Better Auth users that do not exist",
+            "data.timestamps": "Better Auth rows whose dates are not milliseconds (seconds or strings from an import)",
+        ]
+
+        static let fixes: [String: String] = [
+            "ba.user.email-normalized": "Lowercase and trim user.email for each (adapter:updateOne per user; `auth-doctor audit --list ba.user.email-normalized` gives the ids), and the app table's copy.",
+            "ba.user.unique": "Merge each group into one user: re-point account.userId, session.userId and the app row's link, then adapter:deleteOne the others.",
+            "ba.account.password-format": "Verify the foreign formats in emailAndPassword.password.verify, or ask those users to reset their password.",
+            "ba.account.orphan": "Remap account.userId by email to the current user ids, or re-import from a zip that keeps the _id values.",
+            "ba.user.email-verified": "Mark trusted imports verified (adapter:updateMany {emailVerified:true}) or resend verification emails.",
+            "app.user.exists": "Backfill the app rows with the app's sync mutation (or a migration) for each id of `auth-doctor audit --list app.user.exists`, and make sure the onCreate trigger is exported.",
+            "app.user.link": "Re-point each row's link to the current Better Auth user id (a migration that looks users up by email).",
+            "app.user.unique": "Keep one app row per user and make the sync idempotent.",
+            "app.user.orphan": "Delete the rows, or create their Better Auth users (sign-up) if the people are real.",
+            "ba.session.state": "Delete the sessions of missing users (adapter:deleteMany on session where userId is one of them).",
+            "data.timestamps": "Rewrite the dates as milliseconds and fix the import script.",
+        ]
+
+        func build(requireEmailVerification: Bool) -> [AuditFinding] {
+            var order: [(id: String, step: Int, title: String, severity: Severity)] = []
+            for id in ["ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format",
+                       "ba.account.orphan", "ba.user.email-verified", "ba.user.banned", "app.user.exists", "app.user.link",
+                       "app.user.unique", "app.user.orphan", "ba.session.state", "data.timestamps"] {
+                if let r = rules.rule(id) {
+                    var severity = r.severity
+                    if id == "ba.account.credential" { severity = .info }
+                    if id == "ba.user.email-verified" { severity = requireEmailVerification ? .error : .info }
+                    if id == "ba.session.state" { severity = .warning }
+                    if id == "ba.user.banned" { severity = .info }
+                    order.append((id, r.step, r.title, severity))
+                } else if let a = ExportAudit.auditOnlyRules.first(where: { $0.id == id }) {
+                    order.append((id, a.step, a.title, .warning))
+                }
+            }
+            return order.map { o in
+                AuditFinding(rule: o.id, step: o.step, title: o.title, severity: o.severity, what: Findings.what[o.id] ?? o.title,
+                             count: counts[o.id] ?? 0, examples: examples[o.id] ?? [], details: details[o.id] ?? [:],
+                             fix: Findings.fixes[o.id], failOn: options.failOn)
+            }
+        }
+    }
+}
