@@ -168,19 +168,15 @@ public struct JSONParser {
                 var scalar = try parseHex4()
                 if scalar >= 0xD800 && scalar < 0xDC00 {
                     // A high surrogate must be followed by a low one.
-                    if pos + 6 <= bytes.count && bytes[pos] == UInt8(ascii: "\\") && bytes[pos + 1] == UInt8(ascii: "u") {
-                        pos += 2
-                        let low = try parseHex4()
-                        if low >= 0xDC00 && low < 0xE000 {
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            scalar = 0xFFFD
-                        }
-                    } else {
-                        scalar = 0xFFFD
+                    guard pos + 6 <= bytes.count && bytes[pos] == UInt8(ascii: "\\") && bytes[pos + 1] == UInt8(ascii: "u") else {
+                        throw error("unpaired surrogate in a \\u escape")
                     }
+                    pos += 2
+                    let low = try parseHex4()
+                    guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired surrogate in a \\u escape") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                    scalar = 0xFFFD
+                    throw error("unpaired surrogate in a \\u escape")
                 }
                 let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"
                 out.append(contentsOf: Array(String(Character(u)).utf8))
@@ -216,7 +212,7 @@ public struct JSONParser {
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
         if !isFloat, let i = Int64(text) { return .int(i) }
-        guard let d = Double(text) else { throw error("invalid number") }
+        guard let d = Double(text), d.isFinite else { throw error("number out of range") }
         return .double(d)
     }
 }

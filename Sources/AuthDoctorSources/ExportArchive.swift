@@ -1,3 +1,4 @@
+import CScan
 import Foundation
 import ZIPFoundation
 
@@ -95,7 +96,16 @@ public final class ExportArchive {
             guard let entry = entries[path] else { throw SourceError("\(location): no \(path) in the export.") }
             do {
                 let handle = try Archive(url: URL(fileURLWithPath: location), accessMode: .read)
-                _ = try handle.extract(entry, bufferSize: ExportArchive.chunkSize, skipCRC32: false, consumer: consume)
+                // ZIPFoundation's own CRC-32 is a byte-at-a-time Swift loop (its zlib one is not compiled in on
+                // Linux): inflate with it off and check the entry's checksum with zlib's crc32 instead.
+                var crc: UInt = 0
+                _ = try handle.extract(entry, bufferSize: ExportArchive.chunkSize, skipCRC32: true) { data in
+                    crc = data.withUnsafeBytes { cscan_crc32(crc, $0.bindMemory(to: UInt8.self).baseAddress, $0.count) }
+                    try consume(data)
+                }
+                if UInt32(truncatingIfNeeded: crc) != entry.checksum {
+                    throw SourceError("\(location): \(path) does not match its checksum (CRC-32). The zip is corrupt; download or export it again.")
+                }
             } catch let e as SourceError {
                 throw e
             } catch {

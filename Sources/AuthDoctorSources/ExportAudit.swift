@@ -331,8 +331,13 @@ public final class ExportAudit {
 
         var found = Findings(options: options, rules: rules, users: users)
 
-        // ba.user.email-normalized
-        for i in 0..<nUsers where !users.normalized[i] { found.add("ba.user.email-normalized", user: i) }
+        // ba.user.email-normalized: users no lookup can reach. A variant whose normalized twin exists is a
+        // duplicate (ba.user.unique), as diagnose sees it.
+        var hasNormalized = Set<UInt64>()
+        for i in 0..<nUsers where users.normalized[i] { hasNormalized.insert(users.folded[i]) }
+        for i in 0..<nUsers where !users.normalized[i] && !hasNormalized.contains(users.folded[i]) {
+            found.add("ba.user.email-normalized", user: i)
+        }
         // ba.user.unique: groups by exact and by normalized email.
         var exactGroups = 0, caseGroups = 0, inGroups = 0
         var reported = Set<UInt64>()
@@ -379,7 +384,10 @@ public final class ExportAudit {
             if !app.configuredLink.isEmpty { return app.configuredLink }
             return nil
         }()
-        var appCount = [UInt8](repeating: 0, count: nUsers)
+        // A user's app rows, as diagnose finds them: rows with the user's email, plus rows linked to the user
+        // under another email.
+        var emailRows = [UInt64: Int32]()
+        var linkedRows = [Int32](repeating: 0, count: nUsers)
         for r in 0..<app.idHash.count {
             let byEmail = app.folded[r] == 0 ? nil : foldedFirst[app.folded[r]]
             var byLink: Int32?
@@ -397,14 +405,11 @@ public final class ExportAudit {
                 linkBroken = (target != 0 && byLink == nil) || (byEmail != nil && byLink != byEmail)
             }
             if linkBroken { found.addRow("app.user.link", id: app.ids[r]) }
-            // The row belongs to its link target, else to the user with its email (as diagnose finds it).
-            guard let owner = byLink ?? byEmail else {
-                found.addRow("app.user.orphan", id: app.ids[r])
-                continue
-            }
-            if appCount[Int(owner)] < 255 { appCount[Int(owner)] += 1 }
-            if let e = byEmail, e != owner, appCount[Int(e)] < 255 { appCount[Int(e)] += 1 }
+            if byLink == nil && byEmail == nil { found.addRow("app.user.orphan", id: app.ids[r]) }
+            if app.folded[r] != 0 { emailRows[app.folded[r], default: 0] += 1 }
+            if let owner = byLink, users.folded[Int(owner)] != app.folded[r] { linkedRows[Int(owner)] += 1 }
         }
+        let appCount = (0..<nUsers).map { linkedRows[$0] + (emailRows[users.folded[$0]] ?? 0) }
         for i in 0..<nUsers where appCount[i] == 0 { found.add("app.user.exists", user: i) }
         for i in 0..<nUsers where appCount[i] > 1 { found.add("app.user.unique", user: i) }
 

@@ -46,7 +46,7 @@ public struct FieldScanner {
             guard p.i < p.n, p.b[p.i] == UInt8(ascii: ":") else { return false }
             p.i += 1
             p.ws()
-            let slot = keyEscaped ? nil : match(p.b + keyStart, keyEnd - keyStart)
+            let slot = keyEscaped ? matchEscaped(p.b + keyStart - 1, keyEnd - keyStart + 2) : match(p.b + keyStart, keyEnd - keyStart)
             guard p.i < p.n else { return false }
             if let slot {
                 switch p.b[p.i] {
@@ -83,6 +83,13 @@ public struct FieldScanner {
             }
             return false
         }
+    }
+
+    /// A key written with escapes (`"em\u0061il"`), decoded before matching.
+    func matchEscaped(_ quoted: UnsafePointer<UInt8>, _ count: Int) -> Int? {
+        guard case .string(let key)? = try? JSONParser.parse(UnsafeRawBufferPointer(start: quoted, count: count)) else { return nil }
+        var k = key
+        return k.withUTF8 { match($0.baseAddress ?? quoted, $0.count) }
     }
 
     @inline(__always)
@@ -124,9 +131,15 @@ public struct FieldScanner {
                          UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         i += 2
                     case UInt8(ascii: "u"):
-                        guard i + 5 < n else { return nil }
-                        for k in 2...5 where !Parser.isHex(b[i + k]) { return nil }
+                        guard let unit = hex4(i + 2) else { return nil }
                         i += 6
+                        // A surrogate must come as a high/low pair, as Foundation's parser demands.
+                        if unit >= 0xDC00 && unit < 0xE000 { return nil }
+                        if unit >= 0xD800 && unit < 0xDC00 {
+                            guard i + 5 < n, b[i] == UInt8(ascii: "\\"), b[i + 1] == UInt8(ascii: "u"),
+                                  let low = hex4(i + 2), low >= 0xDC00, low < 0xE000 else { return nil }
+                            i += 6
+                        }
                     default: return nil
                     }
                     continue
@@ -136,7 +149,23 @@ public struct FieldScanner {
             return nil
         }
 
-        static func isHex(_ c: UInt8) -> Bool { (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) }
+        /// The value of four hex digits at `at`, or nil.
+        func hex4(_ at: Int) -> UInt32? {
+            guard at + 4 <= n else { return nil }
+            var v: UInt32 = 0
+            for k in 0..<4 {
+                let c = b[at + k]
+                let d: UInt32
+                switch c {
+                case 48...57: d = UInt32(c - 48)
+                case 97...102: d = UInt32(c - 87)
+                case 65...70: d = UInt32(c - 55)
+                default: return nil
+                }
+                v = v << 4 | d
+            }
+            return v
+        }
 
         mutating func literal(_ word: StaticString) -> Bool {
             let count = word.utf8CodeUnitCount
@@ -178,6 +207,12 @@ public struct FieldScanner {
                 if i < n, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
                 guard i < n, b[i] >= 48, b[i] <= 57 else { return nil }
                 while i < n, b[i] >= 48, b[i] <= 57 { i += 1 }
+            }
+            // Out of Double's range is not a number any JSON parser here accepts.
+            if exponent || accumulated >= 19 {
+                let v = Double(String(decoding: UnsafeBufferPointer(start: b + start, count: i - start), as: UTF8.self))
+                guard let v, v.isFinite else { return nil }
+                if wantValue { return v }
             }
             guard wantValue else { return 0 }
             // Clinger's fast path: an exact mantissa below 2^53 divided by an exact power of ten is correctly rounded.

@@ -10,18 +10,20 @@ import Darwin
 enum PasswordInput {
     static func read(for email: String) throws -> String {
         if isatty(STDIN_FILENO) == 1 {
-            FileHandle.standardError.write(Data("Password for \(email) (not echoed, not stored): ".utf8))
+            // Echo goes off before the prompt shows, so nothing typed after it is echoed; TCSANOW keeps
+            // anything typed ahead.
             var saved = termios()
             let hasTerm = tcgetattr(STDIN_FILENO, &saved) == 0
             if hasTerm {
                 var quiet = saved
                 quiet.c_lflag &= ~tcflag_t(ECHO)
-                tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet)
+                tcsetattr(STDIN_FILENO, TCSANOW, &quiet)
             }
             defer {
-                if hasTerm { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
+                if hasTerm { tcsetattr(STDIN_FILENO, TCSANOW, &saved) }
                 FileHandle.standardError.write(Data("\n".utf8))
             }
+            FileHandle.standardError.write(Data("Password for \(email) (not echoed, not stored): ".utf8))
             guard let line = readLine(strippingNewline: true) else {
                 throw DoctorFailure(message: "--check-password: no password was typed.")
             }

@@ -102,24 +102,32 @@ private let vectors: [(password: String, salt: String, key: String)] = [
         defer { try? FileManager.default.removeItem(at: dir) }
         // Run under a pseudo-terminal, type the password at the prompt, and read the screen.
         let script = """
-            import os, pty, sys, time
+            import os, pty, select, signal, sys, time
             pid, fd = pty.fork()
             if pid == 0:
                 os.environ["AUTH_DOCTOR_NOW"] = "1764000000000"
                 os.execv(sys.argv[1], [sys.argv[1], "diagnose", "ada@example.com", "--export", sys.argv[2], "--check-password"])
             out = b""
-            deadline = time.time() + 20
-            while b"not stored): " not in out and time.time() < deadline:
-                out += os.read(fd, 4096)
-            os.write(fd, b"password123\\n")
-            while time.time() < deadline:
+            deadline = time.time() + 30
+            def read_some():
+                global out
+                ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.time()))
+                if not ready:
+                    return False
                 try:
                     chunk = os.read(fd, 4096)
                 except OSError:
-                    break
-                if not chunk:
-                    break
+                    return False
                 out += chunk
+                return bool(chunk)
+            while b"not stored): " not in out and time.time() < deadline:
+                if not read_some():
+                    break
+            os.write(fd, b"password123\\n")
+            while time.time() < deadline and read_some():
+                pass
+            if time.time() >= deadline:
+                os.kill(pid, signal.SIGKILL)
             _, status = os.waitpid(pid, 0)
             sys.stdout.write(out.decode("utf-8", "replace"))
             sys.stdout.write("\\nEXIT=%d\\n" % os.waitstatus_to_exitcode(status))

@@ -24,3 +24,9 @@ static inline const void *cscan_memrchr(const void *s, int c, size_t n) {
 #endif
 }
 #endif
+
+#ifndef CSCAN_CRC_H
+#define CSCAN_CRC_H
+// zlib's CRC-32 (the zip checksum), several times faster than a table-driven Swift loop.
+unsigned long cscan_crc32(unsigned long crc, const unsigned char *buf, size_t len);
+#endif

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""The export benchmark: one command, one run, every number against the inflate floor of the same run.
+
+    python3 Benchmarks/run.py --users 1000000          # the README's numbers
+    python3 Benchmarks/run.py --users 20000 --runs 1   # a quick look
+
+It builds the release binaries, generates (or reuses) a deterministic export with Benchmarks/generate.py, then
+times, best of --runs:
+  floor     inflating the same zip entries with the same zip library (ZIPFoundation), discarding the bytes
+  diagnose  `auth-doctor diagnose <the middle user> --export <zip>`
+  audit     `auth-doctor audit --export <zip>` (and checks its counts against what the generator planted)
+  python    Benchmarks/baseline.py: zipfile + json.loads per line, the same lookup as diagnose (--python-runs)
+and prints times, ratios to the floor, speed-ups over Python and peak RSS (of each process, from wait4).
+Results also go to Benchmarks/out/results-<users>-<format>.json.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Benchmarks", "out")
+
+
+def measure(cmd, env=None):
+    """Runs cmd; returns (seconds, peak RSS in MB, exit code, stdout)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out = p.stdout.read()
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    seconds = time.perf_counter() - start
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode not in (0, 1):
+        sys.exit(f"{' '.join(cmd)} failed ({p.returncode}): {err.decode(errors='replace')[:2000]}")
+    return seconds, usage.ru_maxrss / 1024.0, p.returncode, out.decode()
+
+
+def best(cmd, runs, env=None):
+    results = [measure(cmd, env) for _ in range(runs)]
+    return min(results, key=lambda r: r[0])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=1000000)
+    ap.add_argument("--format", choices=["uniform", "legacy"], default="uniform")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--python-runs", type=int, default=1)
+    ap.add_argument("--skip-build", action="store_true")
+    a = ap.parse_args()
+
+    if not a.skip_build:
+        print("building release binaries ...", file=sys.stderr)
+        subprocess.run(["swift", "build", "-c", "release", "--product", "auth-doctor"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["swift", "build", "-c", "release", "--product", "inflate-floor"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    bindir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    doctor, floor_bin = os.path.join(bindir, "auth-doctor"), os.path.join(bindir, "inflate-floor")
+
+    zip_path = os.path.join(OUT, f"export-{a.users}-{a.format}.zip")
+    meta_path = zip_path + ".expected.json"
+    if not (os.path.exists(zip_path) and os.path.exists(meta_path)):
+        print(f"generating {zip_path} ...", file=sys.stderr)
+        subprocess.run([sys.executable, os.path.join(ROOT, "Benchmarks", "generate.py"), "--users", str(a.users),
+                        "--format", a.format, "--out", zip_path], check=True, stderr=subprocess.DEVNULL)
+    with open(meta_path) as f:
+        meta = json.load(f)
+    email = meta["diagnose"]
+    env = dict(os.environ, AUTH_DOCTOR_NOW="1767225600000")
+
+    print("timing ...", file=sys.stderr)
+    floor = best([floor_bin, zip_path], a.runs)
+    floor_json = json.loads(floor[3])
+    diagnose = best([doctor, "diagnose", email, "--export", zip_path, "--format", "json"], a.runs, env)
+    audit = best([doctor, "audit", "--export", zip_path, "--format", "json", "--examples", "3"], a.runs, env)
+    python = best([sys.executable, os.path.join(ROOT, "Benchmarks", "baseline.py"), zip_path, email], a.python_runs)
+
+    verdict = json.loads(diagnose[3])["verdict"]["status"]
+    counts = {f["rule"]: f["count"] for f in json.loads(audit[3])["findings"]}
+    mismatches = {k: (counts.get(k), v) for k, v in meta["expected"].items() if counts.get(k) != v}
+
+    sizes = {}
+    with __import__("zipfile").ZipFile(zip_path) as z:
+        for info in z.infolist():
+            if info.filename.endswith("documents.jsonl") and info.file_size > 0:
+                sizes[info.filename] = (info.file_size, info.compress_size)
+    f = floor[0]
+    rows = [
+        ("inflate floor (in-process)", floor_json["seconds"], None, None),
+        ("inflate floor (process)", f, floor[1], None),
+        ("diagnose", diagnose[0], diagnose[1], python[0] / diagnose[0]),
+        ("audit", audit[0], audit[1], python[0] / audit[0]),
+        ("python (zipfile + json.loads)", python[0], python[1], 1.0),
+    ]
+    print(f"\n{a.users:,} users, {a.format} export, {os.path.getsize(zip_path) / 1e6:,.0f} MB zip, "
+          f"{floor_json['bytes'] / 1e6:,.0f} MB of JSONL in the four tables; best of {a.runs} (python {a.python_runs}); {os.cpu_count()} cores")
+    for name, (raw, packed) in sorted(sizes.items(), key=lambda kv: -kv[1][0]):
+        print(f"  {name:48} {raw / 1e6:9,.1f} MB  ({packed / 1e6:,.1f} MB deflated)")
+    print(f"\n{'':32} {'seconds':>8} {'x floor':>8} {'peak RSS':>10} {'vs python':>10}")
+    for name, sec, rss, speedup in rows:
+        ratio = f"{sec / f:8.2f}" if name != "inflate floor (in-process)" else f"{sec / f:8.2f}"
+        print(f"{name:32} {sec:8.2f} {ratio} {(f'{rss:,.0f} MB') if rss else '':>10} {(f'{speedup:.1f}x') if speedup else '':>10}")
+    print(f"\ndiagnose verdict: {verdict}; audit counts {'match the planted problems' if not mismatches else 'DIFFER: ' + json.dumps(mismatches)}")
+    targets = [
+        ("diagnose <= 1.5 x floor", diagnose[0] / f <= 1.5), ("diagnose RSS <= 250 MB", diagnose[1] <= 250),
+        ("audit <= 3 x floor", audit[0] / f <= 3), ("audit RSS <= 1.5 GB", audit[1] <= 1536),
+        ("diagnose >= 5x python", python[0] / diagnose[0] >= 5), ("audit >= 5x python", python[0] / audit[0] >= 5),
+        ("stretch: diagnose < 1.0 x floor", diagnose[0] / f < 1.0),
+    ]
+    print("targets: " + ", ".join(f"{name} {'ok' if ok else 'MISSED'}" for name, ok in targets))
+    result = {
+        "users": a.users, "format": a.format, "zipBytes": os.path.getsize(zip_path), "jsonlBytes": floor_json["bytes"],
+        "seconds": {"floorInProcess": floor_json["seconds"], "floor": f, "diagnose": diagnose[0], "audit": audit[0], "python": python[0]},
+        "peakRssMB": {"floor": floor[1], "diagnose": diagnose[1], "audit": audit[1], "python": python[1]},
+        "auditCountsMatch": not mismatches, "targets": {n: ok for n, ok in targets},
+    }
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, f"results-{a.users}-{a.format}.json"), "w") as fh:
+        json.dump(result, fh, indent=2, sort_keys=True)
+    return 0 if not mismatches and verdict == "healthy" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
