@@ -120,6 +120,16 @@ public struct FieldScanner {
             i += 1
             var escaped = false
             while i < n {
+                // Eight bytes at a time while none is a quote, a backslash or a control character.
+                while i + 8 <= n {
+                    let w = UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self)
+                    let quote = w ^ 0x2222_2222_2222_2222, slash = w ^ 0x5C5C_5C5C_5C5C_5C5C
+                    let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+                    let special = ((quote &- lows) & ~quote) | ((slash &- lows) & ~slash) | ((w &- 0x2020_2020_2020_2020) & ~w)
+                    if special & highs != 0 { break }
+                    i += 8
+                }
+                guard i < n else { break }
                 let c = b[i]
                 if c == UInt8(ascii: "\"") { let end = i; i += 1; return (end, escaped) }
                 if c < 0x20 { return nil }
