@@ -27,18 +27,9 @@ import random
 import sys
 import zipfile
 
-ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-README = """# Welcome to your Convex snapshot export!
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+from convexexport import README, convex_id  # noqa: E402
 
-This ZIP file contains a snapshot of the tables in your Convex deployment.
-
-Documents for each table are listed as lines of JSON in
-<table_name>/documents.jsonl files.
-
-For details on the format and how to use this snapshot with npx convex import,
-check out [the docs](https://docs.convex.dev/database/import-export/export) or
-ask us in [Discord](http://convex.dev/community).
-"""
 BA_TABLES = {"account": 10001, "jwks": 10002, "session": 10003, "user": 10004, "verification": 10005}
 APP_TABLE = 10001
 T0 = 1735689600000  # 2025-01-01 in milliseconds
@@ -46,37 +37,15 @@ DAY = 86400000
 UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15"
 
 
-def base32(data: bytes) -> str:
-    out, buf, bits = [], 0, 0
-    for b in data:
-        buf = (buf << 8) | b
-        bits += 8
-        while bits >= 5:
-            bits -= 5
-            out.append(ALPHABET[(buf >> bits) & 31])
-    if bits:
-        out.append(ALPHABET[(buf << (5 - bits)) & 31])
-    return "".join(out)
-
-
-def fletcher16(buf: bytes) -> int:
-    c0 = c1 = 0
-    for b in buf:
-        c0 = (c0 + b) & 0xFF
-        c1 = (c1 + c0) & 0xFF
-    return (c1 << 8) | c0
-
-
 class Ids:
     """Valid Convex ids for one table number, from a seeded generator."""
 
     def __init__(self, table: int, rng: random.Random):
-        self.prefix = bytes([(table & 0x7F) | 0x80, table >> 7])
+        self.table = table
         self.rng = rng
 
     def next(self) -> str:
-        body = self.prefix + self.rng.getrandbits(128).to_bytes(16, "little")
-        return base32(body + fletcher16(body).to_bytes(2, "little"))
+        return convex_id(self.table, self.rng.getrandbits(128).to_bytes(16, "little"))
 
 
 def ms(x: float) -> str:

@@ -16,60 +16,16 @@ Users (password of every scrypt hash: "correct horse battery staple"):
 import hashlib
 import json
 import os
+import sys
 import zipfile
 
-ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
-README = """# Welcome to your Convex snapshot export!
-
-This ZIP file contains a snapshot of the tables in your Convex deployment.
-
-Documents for each table are listed as lines of JSON in
-<table_name>/documents.jsonl files.
-
-For details on the format and how to use this snapshot with npx convex import,
-check out [the docs](https://docs.convex.dev/database/import-export/export) or
-ask us in [Discord](http://convex.dev/community).
-"""
-
-
-def base32(data: bytes) -> str:
-    out, buf, bits = [], 0, 0
-    for b in data:
-        buf = (buf << 8) | b
-        bits += 8
-        while bits >= 5:
-            bits -= 5
-            out.append(ALPHABET[(buf >> bits) & 31])
-    if bits:
-        out.append(ALPHABET[(buf << (5 - bits)) & 31])
-    return "".join(out)
-
-
-def fletcher16(buf: bytes) -> int:
-    c0 = c1 = 0
-    for b in buf:
-        c0 = (c0 + b) & 0xFF
-        c1 = (c1 + c0) & 0xFF
-    return (c1 << 8) | c0
-
-
-def vint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+from convexexport import README, convex_id as encode_id  # noqa: E402
 
 
 def convex_id(table_number: int, seed: str) -> str:
-    """A valid Convex document id (checksum and all) for a table number, derived from a seed."""
-    internal = hashlib.sha256(seed.encode()).digest()[:16]
-    body = vint(table_number) + internal
-    return base32(body + fletcher16(body).to_bytes(2, "little"))
+    """A valid Convex document id for a table number, derived from a seed."""
+    return encode_id(table_number, hashlib.sha256(seed.encode()).digest()[:16])
 
 
 def scrypt_hash(password: str, seed: str) -> str:

@@ -70,12 +70,16 @@ public struct RuleSet: Sendable {
 
     public func rules(for mode: Mode) -> [Rule] { rules.filter { $0.modes.contains(mode) } }
 
-    /// Loads the rules compiled into the binary from `rules/`.
-    public static func builtIn() throws(RuleLoadError) -> RuleSet {
+    /// The rules compiled into the binary from `rules/`.
+    public static func builtInRules() throws(RuleLoadError) -> [Rule] {
         var rules: [Rule] = []
         for (name, text) in EmbeddedRules.files.sorted(by: { $0.name < $1.name }) {
             rules.append(try RuleLoader.load(yaml: text, file: "rules/\(name)"))
         }
-        return try RuleSet(builtIn: rules)
+        return rules
+    }
+
+    public static func builtIn() throws(RuleLoadError) -> RuleSet {
+        try RuleSet(builtIn: try builtInRules())
     }
 }

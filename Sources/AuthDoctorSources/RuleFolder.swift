@@ -51,11 +51,7 @@ public struct RuleFolder: Sendable {
 
     /// The built-in rules plus every folder's, a custom rule replacing a built-in one with the same id.
     public static func ruleSet(folders: [RuleFolder]) throws(RuleLoadError) -> RuleSet {
-        var builtIn: [Rule] = []
-        for (name, text) in EmbeddedRules.files.sorted(by: { $0.name < $1.name }) {
-            builtIn.append(try RuleLoader.load(yaml: text, file: "rules/\(name)"))
-        }
-        return try RuleSet(builtIn: builtIn, custom: folders.flatMap(\.rules))
+        try RuleSet(builtIn: try RuleSet.builtInRules(), custom: folders.flatMap(\.rules))
     }
 }
 

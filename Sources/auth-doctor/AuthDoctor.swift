@@ -125,12 +125,7 @@ struct Diagnose: ParsableCommand {
         try Runner.run(command: "diagnose", output: output) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
-            let source: ExportSource
-            do {
-                source = try ExportSource(path: export ?? "", config: cfg, isProd: prod)
-            } catch let e as SourceError {
-                throw DoctorFailure(message: e.message)
-            }
+            let source = try Runner.openExport(export, cfg, prod: prod)
             let envSources = try env.load()
             let password = checkPassword ? try PasswordInput.read(for: Email.normalize(email)) : nil
             let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
@@ -196,12 +191,7 @@ struct Audit: ParsableCommand {
         try Runner.run(command: "audit", output: output, quiet: list != nil) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
-            let source: ExportSource
-            do {
-                source = try ExportSource(path: export ?? "", config: cfg, isProd: prod)
-            } catch let e as SourceError {
-                throw DoctorFailure(message: e.message)
-            }
+            let source = try Runner.openExport(export, cfg, prod: prod)
             let result: ExportAudit.Result
             do {
                 result = try ExportAudit.run(source: source, rules: rules,
@@ -304,6 +294,14 @@ enum Runner {
         defer { try? handle.close() }
         handle.seekToEndOfFile()
         handle.write(Data((text + "\n").utf8))
+    }
+
+    static func openExport(_ path: String?, _ config: Config, prod: Bool) throws -> ExportSource {
+        do {
+            return try ExportSource(path: path ?? "", config: config, isProd: prod)
+        } catch {
+            throw DoctorFailure(message: error.message)
+        }
     }
 
     static func loadConfig(_ path: String?) throws -> Config {
