@@ -60,6 +60,64 @@ struct OutputOptions: ParsableArguments {
     }
 }
 
+struct DeploymentOptions: ParsableArguments {
+    @Option(help: "Deployment URL (https://<name>.convex.cloud, a custom domain, http://127.0.0.1:3210). Default: $CONVEX_SELF_HOSTED_URL, then $CONVEX_URL. The key comes only from $CONVEX_DEPLOY_KEY, $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY or --admin-key-file.")
+    var url: String?
+
+    @Option(name: .customLong("admin-key-file"), help: "A file holding the deploy or admin key (instead of the environment).")
+    var adminKeyFile: String?
+
+    @Flag(help: "With --url: when the exact lookups find no Better Auth user, scan the whole user table for case/whitespace variants.")
+    var deep = false
+
+    /// The URL given or from the environment (only when no export was named).
+    func resolvedURL(exportGiven: Bool) -> String? {
+        if let url { return url }
+        if exportGiven { return nil }
+        let env = ProcessInfo.processInfo.environment
+        return [env["CONVEX_SELF_HOSTED_URL"], env["CONVEX_URL"]].compactMap { $0 }.first { !$0.isEmpty }
+    }
+
+    func key() throws -> String {
+        let key = try rawKey()
+        // A user's session token cannot read system tables; say so before sending it anywhere.
+        if key.hasPrefix("Bearer ") || (key.hasPrefix("eyJ") && key.split(separator: ".").count == 3 && !key.contains("|")) {
+            throw DoctorFailure(message: "the key looks like a user's JWT (a Bearer token). auth-doctor needs a deploy key (dashboard: Settings > Deploy keys) or an admin key.")
+        }
+        return key
+    }
+
+    func rawKey() throws -> String {
+        if let file = adminKeyFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw DoctorFailure(message: "\(file): cannot read the admin key file (--admin-key-file).")
+            }
+            let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !key.isEmpty else { throw DoctorFailure(message: "\(file): the admin key file is empty.") }
+            return key
+        }
+        let env = ProcessInfo.processInfo.environment
+        for name in ["CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_ADMIN_KEY", "CONVEX_ADMIN_KEY"] {
+            if let k = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !k.isEmpty { return k }
+        }
+        throw DoctorFailure(message: "no deploy or admin key: set $CONVEX_DEPLOY_KEY (or $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY), or pass --admin-key-file FILE. Keys are never taken on the command line.")
+    }
+
+    func open(_ url: String, config: Config, prod: Bool) throws -> (DeploymentSource, String) {
+        let key = try key()
+        do {
+            let client = try DeploymentClient(url: url, key: key)
+            let stderrIsTTY = isatty(STDERR_FILENO) == 1
+            let source = try DeploymentSource(client: client, config: config, key: key, prod: prod, deep: deep) { line in
+                if stderrIsTTY { FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
+            }
+            return (source, key)
+        } catch let e as SourceError {
+            throw DoctorFailure(message: e.message)
+        }
+    }
+}
+
 struct RuleOptions: ParsableArguments {
     @Option(name: .customLong("rules"), help: "A folder of extra rule files (repeatable); a rule with a built-in id replaces it.")
     var folders: [String] = []
@@ -109,6 +167,8 @@ struct Diagnose: ParsableCommand {
           help: "Read the user's password from stdin (a prompt with echo off on a terminal) and verify it offline against the stored hash. Never printed, never sent.")
     var checkPassword = false
 
+    @OptionGroup var deployment: DeploymentOptions
+
     @OptionGroup var env: EnvOptions
 
     @OptionGroup var ruleOptions: RuleOptions
@@ -116,8 +176,11 @@ struct Diagnose: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if export == nil {
-            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder)")
+        if export != nil && deployment.url != nil {
+            throw ValidationError("give one source: --export or --url, not both")
+        }
+        if export == nil && deployment.resolvedURL(exportGiven: false) == nil {
+            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder) or --url <deployment-url>")
         }
     }
 
@@ -125,8 +188,19 @@ struct Diagnose: ParsableCommand {
         try Runner.run(command: "diagnose", output: output) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
-            let source = try Runner.openExport(export, cfg, prod: prod)
-            let envSources = try env.load()
+            var envSources = try env.load()
+            let source: DiagnoseDataSource
+            var secrets = Set<String>()
+            if let url = deployment.resolvedURL(exportGiven: export != nil) {
+                let (live, key) = try deployment.open(url, config: cfg, prod: prod)
+                secrets.insert(key)
+                if envSources.convex == nil {
+                    do { envSources.convex = try live.environment() } catch let e as SourceError { throw DoctorFailure(message: e.message) }
+                }
+                source = live
+            } else {
+                source = try Runner.openExport(export, cfg, prod: prod)
+            }
             let password = checkPassword ? try PasswordInput.read(for: Email.normalize(email)) : nil
             let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
                                          env: envSources.isEmpty ? .null : envSources.facts, envNotes: envSources.notes,
@@ -137,7 +211,9 @@ struct Diagnose: ParsableCommand {
             } catch let e as SourceError {
                 throw DoctorFailure(message: e.message)
             }
-            var secrets = outcome.secrets.union(source.seenSecrets).union(envSources.secrets)
+            secrets.formUnion(outcome.secrets.union(envSources.secrets))
+            if let export = source as? ExportSource { secrets.formUnion(export.seenSecrets) }
+            if let live = source as? DeploymentSource { secrets.formUnion(live.seenSecrets) }
             if let password { secrets.insert(password) }
             return (outcome.report, secrets, outcome.personalData)
         }
@@ -220,6 +296,12 @@ struct CheckEnv: ParsableCommand {
 
     @OptionGroup var env: EnvOptions
 
+    @Option(help: "Read the Convex side from this deployment instead of --convex-env (default: $CONVEX_SELF_HOSTED_URL, then $CONVEX_URL, when no --convex-env is given).")
+    var url: String?
+
+    @Option(name: .customLong("admin-key-file"), help: "A file holding the deploy or admin key (instead of the environment).")
+    var adminKeyFile: String?
+
     @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
     var config: String?
 
@@ -230,9 +312,19 @@ struct CheckEnv: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    var deploymentURL: String? {
+        if let url { return url }
+        if env.convexEnv != nil { return nil }
+        let e = ProcessInfo.processInfo.environment
+        return [e["CONVEX_SELF_HOSTED_URL"], e["CONVEX_URL"]].compactMap { $0 }.first { !$0.isEmpty }
+    }
+
     func validate() throws {
-        if env.convexEnv == nil && env.hostingEnv.isEmpty {
-            throw ValidationError("give the environment to check: --convex-env FILE (from `npx convex env list`) and/or --hosting-env FILE")
+        if url != nil && env.convexEnv != nil {
+            throw ValidationError("give the Convex side once: --url or --convex-env, not both")
+        }
+        if env.convexEnv == nil && env.hostingEnv.isEmpty && deploymentURL == nil {
+            throw ValidationError("give the environment to check: --convex-env FILE (from `npx convex env list`) or --url, and/or --hosting-env FILE")
         }
     }
 
@@ -240,14 +332,30 @@ struct CheckEnv: ParsableCommand {
         try Runner.run(command: "check-env", output: output) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
-            let envSources = try env.load()
-            let files = (env.convexEnv.map { [$0] } ?? []) + env.hostingEnv
-            let source = SourceInfo(kind: "env", location: files.joined(separator: ", "),
-                                    isProd: prod || envSources.hostingIsProd)
+            var envSources = try env.load()
+            var files = (env.convexEnv.map { [$0] } ?? []) + env.hostingEnv
+            var kind = "env"
+            var secrets = Set<String>()
+            var keyIsProd = false
+            if let url = deploymentURL {
+                let options = DeploymentOptions.parseOrExit(adminKeyFile.map { ["--admin-key-file", $0] } ?? [])
+                let key = try options.key()
+                secrets.insert(key)
+                keyIsProd = key.hasPrefix("prod:")
+                do {
+                    envSources.convex = try DeploymentSource.environment(try DeploymentClient(url: url, key: key))
+                } catch let e as SourceError {
+                    throw DoctorFailure(message: e.message)
+                }
+                files.insert(url, at: 0)
+                kind = "deployment"
+            }
+            let source = SourceInfo(kind: kind, location: files.joined(separator: ", "),
+                                    isProd: prod || keyIsProd || envSources.hostingIsProd)
             let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
                                          env: envSources.facts, envNotes: envSources.notes)
             let outcome = Doctor.checkEnv(source: source, options: options)
-            return (outcome.report, outcome.secrets.union(envSources.secrets), outcome.personalData)
+            return (outcome.report, outcome.secrets.union(envSources.secrets).union(secrets), outcome.personalData)
         }
     }
 }

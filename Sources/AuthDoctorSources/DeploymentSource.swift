@@ -1,0 +1,181 @@
+import AuthDoctorCore
+import Foundation
+
+/// The live deployment as a data source for `diagnose` (DESIGN §8): Better Auth rows through the component's
+/// indexed queries (`adapter:findMany` with `where` on email or userId: a constant number of requests per
+/// email), app rows by scanning the app table with the dashboard's system query, the env through
+/// `_system/cli/queryEnvironmentVariables`.
+public final class DeploymentSource: DiagnoseDataSource {
+    public let client: DeploymentClient
+    public let config: Config
+    let isProd: Bool
+    let deployment: String?
+    let deep: Bool
+    var rows: [String: Int] = [:]
+    /// Secret-looking strings seen in the answers, for the final redaction pass.
+    public private(set) var seenSecrets = Set<String>()
+    let progress: (String) -> Void
+
+    public init(client: DeploymentClient, config: Config, key: String, prod: Bool = false, deep: Bool = false,
+                progress: @escaping (String) -> Void = { _ in }) throws(SourceError) {
+        self.client = client
+        self.config = config
+        self.deep = deep
+        self.progress = progress
+        isProd = prod || key.hasPrefix("prod:")
+        // `prod:name|secret` and `name|secret` name the deployment; the URL's first label otherwise.
+        if let bar = key.firstIndex(of: "|") {
+            let head = key[..<bar]
+            deployment = String(head.split(separator: ":").last ?? head)
+        } else {
+            deployment = client.base.host?.split(separator: ".").first.map(String.init)
+        }
+        _ = try client.version()
+        let components = try client.systemQuery("_system/frontend/components:list", .map([:]))
+        let found = components.listValue?.first { $0["path"].stringValue == config.component || $0["name"].stringValue == config.component }
+        guard found != nil else {
+            let names = components.listValue?.compactMap { $0["path"].stringValue }.filter { !$0.isEmpty } ?? []
+            throw SourceError("\(client.base.absoluteString): no component '\(config.component)' on this deployment (components: \(names.isEmpty ? "none" : names.joined(separator: ", "))). Is Better Auth installed under another name? Try `component: NAME` in auth-doctor.yaml.")
+        }
+    }
+
+    func remember(_ rows: [Row]) {
+        for row in rows {
+            for (k, v) in row where SecretFields.isSecret(k) {
+                if case .string(let s) = v { seenSecrets.insert(s) }
+            }
+        }
+    }
+
+    /// `adapter:findMany` on one model with `field == value`, all pages.
+    func findMany(_ model: String, _ field: String, _ value: String) throws(SourceError) -> (rows: [Row], error: String?) {
+        var out: [Row] = []
+        var cursor: Value = .null
+        while true {
+            let args: Value = .map([
+                "model": .string(model),
+                "where": .list([.map(["field": .string(field), "operator": .string("eq"), "value": .string(value)])]),
+                "paginationOpts": .map(["numItems": .int(200), "cursor": cursor]),
+            ])
+            switch try client.call(endpoint: "/api/function", path: "adapter:findMany", args: args, componentPath: config.component) {
+            case .failure(let message):
+                if message.contains("Could not find function") {
+                    throw SourceError("\(client.base.absoluteString): the \(config.component) component has no adapter:findMany (a Local Install with other function names?).")
+                }
+                return (out, message)
+            case .success(let result):
+                out += (result["page"].listValue ?? []).compactMap(\.mapValue)
+                if result["isDone"] != .bool(false) { remember(out); return (out, nil) }
+                cursor = result["continueCursor"]
+            }
+        }
+    }
+
+    /// Every document of a table, through the dashboard's paginated system query.
+    func scan(table: String, componentId: Value, what: String) throws(SourceError) -> [Row] {
+        var out: [Row] = []
+        var cursor: Value = .null
+        while true {
+            let page = try client.systemQuery("_system/frontend/paginatedTableDocuments", .map([
+                "table": .string(table), "filters": .null, "componentId": componentId,
+                "paginationOpts": .map(["numItems": .int(1000), "cursor": cursor]),
+            ]))
+            out += (page["page"].listValue ?? []).compactMap(\.mapValue)
+            progress("scanning \(what): \(out.count) rows")
+            if page["isDone"] != .bool(false) { break }
+            cursor = page["continueCursor"]
+        }
+        rows[what] = out.count
+        remember(out)
+        return out
+    }
+
+    var componentId: Value {
+        get throws(SourceError) {
+            let components = try client.systemQuery("_system/frontend/components:list", .map([:]))
+            return components.listValue?.first { $0["path"].stringValue == config.component }?["id"] ?? .null
+        }
+    }
+
+    /// The email as typed plus its likely stored variants (Better Auth's lookup is exact).
+    static func variants(_ normalized: String) -> [String] {
+        let parts = normalized.split(separator: "@", maxSplits: 1).map(String.init)
+        var out = [normalized]
+        if parts.count == 2 {
+            out.append(parts[0].prefix(1).uppercased() + parts[0].dropFirst() + "@" + parts[1])
+            out.append(parts[0].prefix(1).uppercased() + parts[0].dropFirst() + "@" + parts[1].prefix(1).uppercased() + parts[1].dropFirst())
+        }
+        out.append(normalized.uppercased())
+        var seen = Set<String>()
+        return out.filter { seen.insert($0).inserted }
+    }
+
+    public func betterAuthUsers(normalizedEmail: String) throws -> [Row] {
+        var users: [Row] = []
+        var duplicates = false
+        for v in DeploymentSource.variants(normalizedEmail) {
+            let (found, error) = try findMany("user", "email", v)
+            if let error {
+                // `.unique()` threw: exact duplicates of this address.
+                if error.contains("more than one result") { duplicates = true } else {
+                    throw SourceError("\(client.base.absoluteString) adapter:findMany user: \(error)")
+                }
+            }
+            users += found
+        }
+        if duplicates || (users.isEmpty && deep) {
+            // Case/whitespace variants and duplicates need the whole table.
+            users = try scan(table: "user", componentId: try componentId, what: "\(config.component)/user")
+                .filter { Email.matches($0["email"] ?? .null, normalizedEmail) }
+        }
+        var seen = Set<String>()
+        return users.filter { seen.insert($0["_id"]?.stringValue ?? "").inserted }
+    }
+
+    public func appRows(normalizedEmail: String, ids: [String], appIds: [String]) throws -> (candidates: [Row], sample: [Row]) {
+        let all = try scan(table: config.appTable, componentId: .null, what: config.appTable)
+        return (all, Array(all.prefix(20)))
+    }
+
+    public func accountsAndSessions(userIds: [String]) throws -> (accounts: [Row], sessions: [Row]) {
+        var accounts: [Row] = [], sessions: [Row] = []
+        for id in userIds {
+            let (a, e1) = try findMany("account", "userId", id)
+            let (s, e2) = try findMany("session", "userId", id)
+            if let e = e1 ?? e2 { throw SourceError("\(client.base.absoluteString) adapter:findMany: \(e)") }
+            accounts += a
+            sessions += s
+        }
+        return (accounts, sessions)
+    }
+
+    /// The deployment's environment variables, as an env file for the env rules.
+    public func environment() throws(SourceError) -> EnvFile {
+        try DeploymentSource.environment(client)
+    }
+
+    /// The environment of any deployment (`check-env --url` needs no component).
+    public static func environment(_ client: DeploymentClient) throws(SourceError) -> EnvFile {
+        let where_ = "\(client.base.absoluteString) (env)"
+        var entries: [EnvFile.Entry] = []
+        switch try client.call(endpoint: "/api/query", path: "_system/cli/queryEnvironmentVariables", args: .map([:])) {
+        case .success(let list):
+            for (i, v) in (list.listValue ?? []).enumerated() {
+                if let n = v["name"].stringValue, let value = v["value"].stringValue { entries.append(.init(name: n, value: value, line: i + 1)) }
+            }
+        case .failure:
+            let (status, data) = try client.send("GET", "/api/v1/list_environment_variables", body: nil, label: "")
+            guard status == 200, let map = (try? JSONParser.parse(data))?["environmentVariables"].mapValue else {
+                throw client.failure(status, data, path: "/api/v1/list_environment_variables")
+            }
+            for (i, k) in map.keys.sorted().enumerated() {
+                if let value = map[k]?.stringValue { entries.append(.init(name: k, value: value, line: i + 1)) }
+            }
+        }
+        return EnvFile(path: where_, entries: entries, problems: [])
+    }
+
+    public var info: SourceInfo {
+        SourceInfo(kind: "deployment", location: client.base.absoluteString, deployment: deployment, isProd: isProd, tableRows: rows)
+    }
+}

@@ -1,0 +1,136 @@
+import AuthDoctorCore
+import Foundation
+import Testing
+
+private let key = "prod:happy-animal-123|eyJ2SEEDEDsecretKEYvalue0123456789"
+private let envFile = repoRoot.appendingPathComponent("Examples/env/convex-prod.env").path
+
+private func fake(_ configure: (FakeDeployment) -> Void = { _ in }) throws -> FakeDeployment {
+    let f = try FakeDeployment(export: demoExport, key: key)
+    // The same Convex env as Examples/env/convex-prod.env, so both sources see one environment.
+    let text = try String(contentsOfFile: envFile, encoding: .utf8)
+    f.env = text.split(separator: "\n").compactMap { line in
+        guard let eq = line.firstIndex(of: "=") else { return nil }
+        return (String(line[..<eq]), String(line[line.index(after: eq)...]))
+    }
+    configure(f)
+    try f.start()
+    return f
+}
+
+private func live(_ f: FakeDeployment, _ args: [String], key k: String? = key, env extra: [String: String] = [:]) throws -> RunResult {
+    var env = ["AUTH_DOCTOR_RETRY_BASE_MS": "5"]
+    if let k { env["CONVEX_DEPLOY_KEY"] = k }
+    for (a, b) in extra { env[a] = b }
+    return try runCLI(args, env: env)
+}
+
+private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/export", "/api/update_environment_variables", "/api/run"]
+
+@Suite(.serialized) struct LiveDeployment {
+    @Test func everyVerdictMatchesTheExportPath() throws {
+        let f = try fake()
+        defer { f.stop() }
+        for email in ["admin@example.com", "ada@example.com", "bob@example.com", "carol@example.com", "dave@example.com",
+                      "erin@example.com", "nobody@example.com", "Carol@Example.com "] {
+            let a = try live(f, ["diagnose", email, "--url", f.url, "--format", "json"])
+            let b = try runCLI(["diagnose", email, "--export", demoExport, "--convex-env", envFile, "--prod", "--format", "json"])
+            #expect(a.exitCode == b.exitCode, "\(email): \(a.stderr)")
+            let va = try JSONParser.parse(a.stdout), vb = try JSONParser.parse(b.stdout)
+            #expect(va["verdict"]["rule"] == vb["verdict"]["rule"], "\(email)")
+            let sa = va["results"].listValue?.map { $0["rule"].stringValue! + "=" + $0["status"].stringValue! }
+            let sb = vb["results"].listValue?.map { $0["rule"].stringValue! + "=" + $0["status"].stringValue! }
+            #expect(sa == sb, "\(email)")
+            #expect(va["source"]["kind"] == .string("deployment"))
+            #expect(va["source"]["isProd"] == .bool(true), "a prod: key makes the fixes use --prod")
+            #expect(!a.stdout.contains("eyJ2SEEDED") && !a.stderr.contains("eyJ2SEEDED"), "the key is never printed")
+        }
+        let methods = Set(f.log.map { $0.method + " " + $0.path })
+        for w in writes { #expect(!methods.contains { $0.contains(w) }, "a write was sent: \(w)") }
+        for r in f.log where r.path == "/api/function" {
+            #expect(["adapter:findMany", "adapter:findOne"].contains(r.udf ?? ""), "only component queries: \(r.udf ?? "")")
+        }
+        let text = try live(f, ["diagnose", "admin@example.com", "--url", f.url])
+        #expect(text.stdout.contains("npx convex run --prod users:syncFromAuth"))
+    }
+
+    @Test func checkEnvReadsTheConvexSideFromTheDeployment() throws {
+        let f = try fake()
+        defer { f.stop() }
+        let hosting = repoRoot.appendingPathComponent("Examples/env/vercel-production.env").path
+        let r = try live(f, ["check-env", "--url", f.url, "--hosting-env", hosting, "--format", "json"])
+        #expect(r.exitCode == 1, "\(r.stderr)")
+        let v = try JSONParser.parse(r.stdout)
+        #expect(v["verdict"]["rule"] == .string("env.internal-api-secret"))
+        #expect(v["source"]["kind"] == .string("deployment"))
+        #expect(!r.stdout.contains("rotated-in-convex") && !r.stdout.contains("eyJ2SEEDED"))
+        #expect(f.log.allSatisfy { $0.udf == nil || $0.udf == "_system/cli/queryEnvironmentVariables" })
+    }
+
+    @Test func oneEmailCostsABoundedNumberOfRequests() throws {
+        let f = try fake()
+        defer { f.stop() }
+        let before = f.log.count
+        _ = try live(f, ["diagnose", "admin@example.com", "--url", f.url])
+        let used = f.log.count - before
+        // /version, components:list, 4 email probes, the app table's pages, accounts and sessions, the env.
+        #expect(used <= 12, "\(used) requests: \(f.log.suffix(used).map { "\($0.path) \($0.udf ?? "")" })")
+    }
+
+    @Test func retriesRecoverFromTwentyPercent503() throws {
+        let f = try fake { $0.faultRate = 0.2; $0.faultStatus = 503 }
+        defer { f.stop() }
+        for email in ["admin@example.com", "ada@example.com", "carol@example.com"] {
+            let r = try live(f, ["diagnose", email, "--url", f.url, "--format", "json"])
+            let e = try runCLI(["diagnose", email, "--export", demoExport, "--convex-env", envFile, "--format", "json"])
+            #expect(r.exitCode == e.exitCode, "\(email): \(r.stderr)")
+            #expect(try JSONParser.parse(r.stdout)["verdict"]["rule"] == JSONParser.parse(e.stdout)["verdict"]["rule"])
+        }
+        let dropped = try fake { $0.faultRate = 0.2; $0.faultStatus = 0 }
+        defer { dropped.stop() }
+        let r = try live(dropped, ["diagnose", "admin@example.com", "--url", dropped.url])
+        #expect(r.exitCode == 1, "dropped connections are retried too: \(r.stderr)")
+    }
+
+    @Test func networkFailuresAreExitTwoWithTheCause() throws {
+        let f = try fake()
+        defer { f.stop() }
+        let cases: [([String], String?, [String: String], String)] = [
+            (["--url", f.url], "prod:happy-animal-123|wrong", [:], "the key was rejected (401 BadAdminKey)"),
+            (["--url", f.url], nil, [:], "no deploy or admin key"),
+            (["--url", "http://127.0.0.1:9"], key, [:], "connection refused"),
+            (["--url", "http://nonexistent-deployment.invalid"], key, [:], "cannot resolve nonexistent-deployment.invalid"),
+            (["--url", "not a url"], key, [:], "not a deployment URL"),
+            (["--url", f.url], "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", [:], "looks like a user's JWT"),
+        ]
+        for (args, k, env, message) in cases {
+            let r = try live(f, ["diagnose", "ada@example.com"] + args, key: k, env: env)
+            #expect(r.exitCode == 2, "\(message): \(r.stderr)")
+            #expect(r.stderr.contains(message), "\(message): \(r.stderr)")
+            #expect(!r.stderr.contains("Fatal error"))
+        }
+        let notConvex = try fake { $0.versionStatus = 404 }
+        defer { notConvex.stop() }
+        let n = try live(notConvex, ["diagnose", "ada@example.com", "--url", notConvex.url])
+        #expect(n.exitCode == 2 && n.stderr.contains("does not look like a Convex deployment URL"))
+        let noComponent = try fake { $0.componentName = "auth" }
+        defer { noComponent.stop() }
+        let c = try live(noComponent, ["diagnose", "ada@example.com", "--url", noComponent.url])
+        #expect(c.exitCode == 2 && c.stderr.contains("no component 'betterAuth' on this deployment (components: auth)"))
+        for status in [500, 503] {
+            let down = try fake { $0.faultRate = 1.0; $0.faultStatus = status }
+            defer { down.stop() }
+            let d = try live(down, ["diagnose", "ada@example.com", "--url", down.url])
+            #expect(d.exitCode == 2 && d.stderr.contains("HTTP \(status)"), "\(status): \(d.stderr)")
+            if status == 503 { #expect(down.log.count == 4, "at most 4 attempts per request") }
+        }
+        let keyFile = try tempDir("key").appendingPathComponent("key")
+        try Data((key + "\n").utf8).write(to: keyFile)
+        let fromFile = try live(f, ["diagnose", "ada@example.com", "--url", f.url, "--admin-key-file", keyFile.path], key: nil)
+        #expect(fromFile.exitCode == 0, "\(fromFile.stderr)")
+        let both = try live(f, ["diagnose", "ada@example.com", "--url", f.url, "--export", demoExport])
+        #expect(both.exitCode == 64)
+        let fromEnv = try live(f, ["diagnose", "ada@example.com"], env: ["CONVEX_URL": f.url])
+        #expect(fromEnv.exitCode == 0, "the URL defaults to $CONVEX_URL: \(fromEnv.stderr)")
+    }
+}
