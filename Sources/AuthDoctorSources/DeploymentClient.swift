@@ -19,7 +19,9 @@ public final class DeploymentClient: @unchecked Sendable {
     public private(set) var log: [String] = []
     let lock = NSLock()
 
-    public init(url: String, key: String, timeout: TimeInterval = 30) throws(SourceError) {
+    /// `AUTH_DOCTOR_HTTP_TIMEOUT_S` overrides the 30 s request timeout.
+    public init(url: String, key: String,
+                timeout: TimeInterval = Double(ProcessInfo.processInfo.environment["AUTH_DOCTOR_HTTP_TIMEOUT_S"] ?? "") ?? 30) throws(SourceError) {
         guard let u = URL(string: url.hasSuffix("/") ? String(url.dropLast()) : url), let scheme = u.scheme,
               ["http", "https"].contains(scheme), u.host != nil else {
             throw SourceError("\(url): not a deployment URL. Give the URL like https://happy-animal-123.convex.cloud (or http://127.0.0.1:3210 for a self-hosted backend).")

@@ -32,6 +32,8 @@ final class FakeDeployment: @unchecked Sendable {
     /// Fraction of requests answered with `faultStatus` (or dropped when `faultStatus` is 0); seeded.
     var faultRate = 0.0
     var faultStatus = 503
+    /// Seconds to wait before every answer.
+    var delay = 0.0
     private var rng = SeededRandom(state: 7)
     private(set) var requests: [Request] = []
     private let lock = NSLock()
@@ -122,6 +124,7 @@ final class FakeDeployment: @unchecked Sendable {
             if faultStatus == 0 { return } // drop the connection
             return respond(conn, faultStatus, .map(["code": .string("Overloaded"), "message": .string("try again")]))
         }
+        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         let (status, answer) = route(method, path, headers["authorization"] ?? "", body)
         respond(conn, status, answer)
     }
