@@ -67,10 +67,7 @@ struct DeploymentOptions: ParsableArguments {
     @Option(name: .customLong("admin-key-file"), help: "A file holding the deploy or admin key (instead of the environment).")
     var adminKeyFile: String?
 
-    @Flag(help: "With --url: when the exact lookups find no Better Auth user, scan the whole user table for case/whitespace variants.")
-    var deep = false
-
-    /// The URL given or from the environment (only when no export was named).
+    /// The URL given or from the environment (only when no other source was named).
     func resolvedURL(exportGiven: Bool) -> String? {
         if let url { return url }
         if exportGiven { return nil }
@@ -103,7 +100,7 @@ struct DeploymentOptions: ParsableArguments {
         throw DoctorFailure(message: "no deploy or admin key: set $CONVEX_DEPLOY_KEY (or $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY), or pass --admin-key-file FILE. Keys are never taken on the command line.")
     }
 
-    func open(_ url: String, config: Config, prod: Bool) throws -> (DeploymentSource, String) {
+    func open(_ url: String, config: Config, prod: Bool, deep: Bool) throws -> (DeploymentSource, String) {
         let key = try key()
         do {
             let client = try DeploymentClient(url: url, key: key)
@@ -169,6 +166,9 @@ struct Diagnose: ParsableCommand {
 
     @OptionGroup var deployment: DeploymentOptions
 
+    @Flag(help: "With --url: when the exact lookups find no Better Auth user, scan the whole user table for case/whitespace variants.")
+    var deep = false
+
     @OptionGroup var env: EnvOptions
 
     @OptionGroup var ruleOptions: RuleOptions
@@ -192,7 +192,7 @@ struct Diagnose: ParsableCommand {
             let source: DiagnoseDataSource
             var secrets = Set<String>()
             if let url = deployment.resolvedURL(exportGiven: export != nil) {
-                let (live, key) = try deployment.open(url, config: cfg, prod: prod)
+                let (live, key) = try deployment.open(url, config: cfg, prod: prod, deep: deep)
                 secrets.insert(key)
                 if envSources.convex == nil {
                     do { envSources.convex = try live.environment() } catch let e as SourceError { throw DoctorFailure(message: e.message) }
@@ -296,11 +296,7 @@ struct CheckEnv: ParsableCommand {
 
     @OptionGroup var env: EnvOptions
 
-    @Option(help: "Read the Convex side from this deployment instead of --convex-env (default: $CONVEX_SELF_HOSTED_URL, then $CONVEX_URL, when no --convex-env is given).")
-    var url: String?
-
-    @Option(name: .customLong("admin-key-file"), help: "A file holding the deploy or admin key (instead of the environment).")
-    var adminKeyFile: String?
+    @OptionGroup var deployment: DeploymentOptions
 
     @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
     var config: String?
@@ -312,15 +308,12 @@ struct CheckEnv: ParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    var deploymentURL: String? {
-        if let url { return url }
-        if env.convexEnv != nil { return nil }
-        let e = ProcessInfo.processInfo.environment
-        return [e["CONVEX_SELF_HOSTED_URL"], e["CONVEX_URL"]].compactMap { $0 }.first { !$0.isEmpty }
-    }
+    /// The Convex side comes from a deployment when --url (or $CONVEX_SELF_HOSTED_URL / $CONVEX_URL) names one and
+    /// no --convex-env file is given.
+    var deploymentURL: String? { deployment.resolvedURL(exportGiven: env.convexEnv != nil) }
 
     func validate() throws {
-        if url != nil && env.convexEnv != nil {
+        if deployment.url != nil && env.convexEnv != nil {
             throw ValidationError("give the Convex side once: --url or --convex-env, not both")
         }
         if env.convexEnv == nil && env.hostingEnv.isEmpty && deploymentURL == nil {
@@ -338,8 +331,7 @@ struct CheckEnv: ParsableCommand {
             var secrets = Set<String>()
             var keyIsProd = false
             if let url = deploymentURL {
-                let options = DeploymentOptions.parseOrExit(adminKeyFile.map { ["--admin-key-file", $0] } ?? [])
-                let key = try options.key()
+                let key = try deployment.key()
                 secrets.insert(key)
                 keyIsProd = key.hasPrefix("prod:")
                 do {
