@@ -143,9 +143,10 @@ struct Diagnose: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Walk the sign-in checklist for one email.",
         discussion: """
-            Reads a `npx convex export` zip (or the folder it unzips to) without extracting it, finds the \
-            email's rows in the Better Auth component and the app table, and names the first failing step \
-            with its fix. Exit codes: 0 healthy, 1 a rule failed, 2 the doctor could not do its job, 64 usage.
+            Reads a `npx convex export` zip (or the folder it unzips to) without extracting it, or a live \
+            deployment (--url, read-only), finds the email's rows in the Better Auth component and the app table, \
+            and names the first failing step with its fix. Exit codes: 0 healthy, 1 a rule failed, 2 the doctor \
+            could not do its job, 64 usage.
             """)
 
     @Argument(help: "The email that cannot sign in (as the user types it).")
