@@ -5,7 +5,7 @@ import Foundation
 /// indexed queries (`adapter:findMany` with `where` on email or userId: a constant number of requests per
 /// email), app rows by scanning the app table with the dashboard's system query, the env through
 /// `_system/cli/queryEnvironmentVariables`.
-public final class DeploymentSource: DiagnoseDataSource {
+public final class DeploymentSource: DiagnoseDataSource, TableReader {
     public let client: DeploymentClient
     public let config: Config
     let isProd: Bool
@@ -148,6 +148,35 @@ public final class DeploymentSource: DiagnoseDataSource {
         }
         return (accounts, sessions)
     }
+
+    /// `audit --url`: a table's rows as JSONL, a page (1,000 rows) at a time.
+    public func stream(_ path: String, _ consume: (Data) throws -> Void) throws(SourceError) {
+        var table = String(path.dropLast("/documents.jsonl".count))
+        var id: Value = .null
+        let prefix = "_components/\(config.component)/"
+        if table.hasPrefix(prefix) {
+            table = String(table.dropFirst(prefix.count))
+            id = try componentId
+        }
+        var cursor: Value = .null
+        var count = 0
+        while true {
+            let page = try client.systemQuery("_system/frontend/paginatedTableDocuments", .map([
+                "table": .string(table), "filters": .null, "componentId": id,
+                "paginationOpts": .map(["numItems": .int(1000), "cursor": cursor]),
+            ]))
+            let rows = page["page"].listValue ?? []
+            count += rows.count
+            progress("reading \(table): \(count) rows")
+            var chunk = ""
+            for row in rows { chunk += JSONWriter.write(row, pretty: false) + "\n" }
+            do { try consume(Data(chunk.utf8)) } catch { throw SourceError("\(client.base.absoluteString): \(error)") }
+            if page["isDone"] != .bool(false) { return }
+            cursor = page["continueCursor"]
+        }
+    }
+
+    public func size(of path: String) -> Int { 0 }
 
     /// The deployment's environment variables, as an env file for the env rules.
     public func environment() throws(SourceError) -> EnvFile {

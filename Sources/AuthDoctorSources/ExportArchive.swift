@@ -11,8 +11,16 @@ public struct SourceError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// Where `audit` reads whole tables from, by export path (`_components/betterAuth/user/documents.jsonl`).
+public protocol TableReader: AnyObject {
+    /// The table's documents as JSONL, in chunks. Safe to call from several threads at once.
+    func stream(_ path: String, _ consume: (Data) throws -> Void) throws(SourceError)
+    /// The table's size in bytes when known (to read the biggest first), else 0.
+    func size(of path: String) -> Int
+}
+
 /// A Convex snapshot export: the zip read in place, or the folder it unzips to.
-public final class ExportArchive {
+public final class ExportArchive: TableReader {
     public let location: String
     public let isZip: Bool
     /// Every file path in the export, with `/` separators, relative to its root.

@@ -117,16 +117,20 @@ public final class ExportAudit {
         ("app.user.orphan", 12, "App rows belong to an existing user"),
     ]
 
-    let source: ExportSource
+    let tables: TableReader
+    let sourceInfo: () -> SourceInfo
+    let componentPrefix: String
     let config: Config
     let nowMs: Double
     var lineCounts: [String: Int] = [:]
     var malformed: [String: (count: Int, at: [Int])] = [:]
     let lock = NSLock()
 
-    init(source: ExportSource, now: Date) {
-        self.source = source
-        self.config = source.config
+    init(tables: TableReader, config: Config, info: @escaping () -> SourceInfo, now: Date) {
+        self.tables = tables
+        self.config = config
+        self.sourceInfo = info
+        self.componentPrefix = "_components/\(config.component)/"
         self.nowMs = now.timeIntervalSince1970 * 1000
     }
 
@@ -200,7 +204,7 @@ public final class ExportAudit {
                     if badAt.count < 5 { badAt.append(lines) }
                 }
             }
-            try source.archive.stream(path) { data in data.withUnsafeBytes { splitter.feed($0) } }
+            try tables.stream(path) { data in data.withUnsafeBytes { splitter.feed($0) } }
             splitter.finish()
         }
         lock.lock()
@@ -270,7 +274,7 @@ public final class ExportAudit {
     func readUsers() throws(SourceError) -> Users {
         var u = Users()
         let fields = ["_id", "email", "emailVerified", "banned", "banExpires", "userId", "createdAt", "updatedAt", "expiresAt"]
-        try readTable("\(source.componentPrefix)user/documents.jsonl", fields: fields) { line, s in
+        try readTable("\(componentPrefix)user/documents.jsonl", fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in u.ids.append(p, n) }) != nil else { return }
             u.idHash.append(ExportAudit.hashString(line, s[0]))
             let keys = ExportAudit.withString(line, s[1]) { p, n -> (UInt64, UInt64, Bool) in
@@ -312,7 +316,7 @@ public final class ExportAudit {
         var a = Accounts()
         let fields = ["_id", "userId", "providerId", "password", "createdAt", "updatedAt", "accessTokenExpiresAt", "refreshTokenExpiresAt"]
         let nullKind = UInt8(ExportAudit.kinds.count - 1)
-        try readTable("\(source.componentPrefix)account/documents.jsonl", fields: fields) { line, s in
+        try readTable("\(componentPrefix)account/documents.jsonl", fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
             a.userHash.append(ExportAudit.hashString(line, s[1]))
             let credential = ExportAudit.withString(line, s[2]) { p, n in
@@ -335,7 +339,7 @@ public final class ExportAudit {
         var x = Sessions()
         let fields = ["_id", "userId", "expiresAt", "createdAt", "updatedAt"]
         let now = nowMs
-        try readTable("\(source.componentPrefix)session/documents.jsonl", fields: fields) { line, s in
+        try readTable("\(componentPrefix)session/documents.jsonl", fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in x.ids.append(p, n) }) != nil else { return }
             x.userHash.append(ExportAudit.hashString(line, s[1]))
             if case .number(let e) = s[2] { x.active.append(e > now) } else { x.active.append(false) }
@@ -347,19 +351,25 @@ public final class ExportAudit {
     // MARK: Phase 2: join and count.
 
     public static func run(source: ExportSource, rules: RuleSet, options: Options) throws -> Result {
-        let audit = ExportAudit(source: source, now: options.now)
+        let audit = ExportAudit(tables: source.archive, config: source.config, info: { source.info }, now: options.now)
+        return try audit.run(rules: rules, options: options)
+    }
+
+    /// The same audit over a live deployment: every row through the paginated system query.
+    public static func run(deployment: DeploymentSource, rules: RuleSet, options: Options) throws -> Result {
+        let audit = ExportAudit(tables: deployment, config: deployment.config, info: { deployment.info }, now: options.now)
         return try audit.run(rules: rules, options: options)
     }
 
     func run(rules: RuleSet, options: Options) throws -> Result {
         var users = Users(), app = AppRows(), accounts = Accounts(), sessions = Sessions()
-        let prefix = source.componentPrefix
+        let prefix = componentPrefix
         // The biggest tables first, so two cores stay busy.
         var jobs: [(Int, () throws -> Void)] = [
-            (source.archive.size(of: "\(prefix)user/documents.jsonl"), { users = try self.readUsers() }),
-            (source.archive.size(of: "\(config.appTable)/documents.jsonl"), { app = try self.readApp() }),
-            (source.archive.size(of: "\(prefix)account/documents.jsonl"), { accounts = try self.readAccounts() }),
-            (source.archive.size(of: "\(prefix)session/documents.jsonl"), { sessions = try self.readSessions() }),
+            (tables.size(of: "\(prefix)user/documents.jsonl"), { users = try self.readUsers() }),
+            (tables.size(of: "\(config.appTable)/documents.jsonl"), { app = try self.readApp() }),
+            (tables.size(of: "\(prefix)account/documents.jsonl"), { accounts = try self.readAccounts() }),
+            (tables.size(of: "\(prefix)session/documents.jsonl"), { sessions = try self.readSessions() }),
         ]
         jobs.sort { $0.0 > $1.0 }
         try Parallel.run(jobs.map(\.1))
@@ -475,7 +485,7 @@ public final class ExportAudit {
         for j in 0..<accounts.timestampsOK.count where !accounts.timestampsOK[j] { found.addRow("data.timestamps", id: accounts.ids[j]) }
         for k in 0..<sessions.timestampsOK.count where !sessions.timestampsOK[k] { found.addRow("data.timestamps", id: sessions.ids[k]) }
 
-        var info = source.info
+        var info = sourceInfo()
         info.tableRows = [:]
         var notes: [String] = []
         var totalMalformed = 0

@@ -233,6 +233,8 @@ struct Audit: ParsableCommand {
     @Option(help: "A `npx convex export` zip, or the folder it unzips to.")
     var export: String?
 
+    @OptionGroup var deployment: DeploymentOptions
+
     @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
     var config: String?
 
@@ -254,8 +256,11 @@ struct Audit: ParsableCommand {
                            "app.user.unique", "app.user.orphan", "ba.session.state", "data.timestamps"]
 
     func validate() throws {
-        if export == nil {
-            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder)")
+        if export != nil && deployment.url != nil {
+            throw ValidationError("give one source: --export or --url, not both")
+        }
+        if export == nil && deployment.resolvedURL(exportGiven: false) == nil {
+            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder) or --url <deployment-url>")
         }
         if examples < 0 { throw ValidationError("--examples takes a number of 0 or more") }
         if let list, !Audit.listable.contains(list) {
@@ -268,16 +273,22 @@ struct Audit: ParsableCommand {
         try Runner.run(command: "audit", output: output, quiet: list != nil) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
-            let source = try Runner.openExport(export, cfg, prod: prod)
+            let options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now())
             let result: ExportAudit.Result
+            var secrets = Set<String>()
             do {
-                result = try ExportAudit.run(source: source, rules: rules,
-                                             options: .init(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now()))
+                if let url = deployment.resolvedURL(exportGiven: export != nil) {
+                    let (live, key) = try deployment.open(url, config: cfg, prod: prod, deep: false)
+                    secrets.insert(key)
+                    result = try ExportAudit.run(deployment: live, rules: rules, options: options)
+                } else {
+                    result = try ExportAudit.run(source: try Runner.openExport(export, cfg, prod: prod), rules: rules, options: options)
+                }
             } catch let e as SourceError {
                 throw DoctorFailure(message: e.message)
             }
             listed = result.listed
-            return (result.report, [], [])
+            return (result.report, secrets, [])
         }
         if list != nil {
             FileHandle.standardOutput.write(Data(listed.map { $0 + "\n" }.joined().utf8))

@@ -67,6 +67,20 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
         #expect(f.log.allSatisfy { $0.udf == nil || $0.udf == "_system/cli/queryEnvironmentVariables" })
     }
 
+    @Test func auditOverTheDeploymentCountsWhatTheExportCounts() throws {
+        let f = try fake()
+        defer { f.stop() }
+        let a = try live(f, ["audit", "--url", f.url, "--format", "json"])
+        let b = try runCLI(["audit", "--export", demoExport, "--format", "json"])
+        #expect(a.exitCode == b.exitCode, "\(a.stderr)")
+        func counts(_ r: RunResult) throws -> [String] {
+            try JSONParser.parse(r.stdout)["findings"].listValue?.map { "\($0["rule"].stringValue!)=\(Render.plain($0["count"]))" } ?? []
+        }
+        #expect(try counts(a) == counts(b))
+        #expect(try JSONParser.parse(a.stdout)["population"] == JSONParser.parse(b.stdout)["population"])
+        #expect(f.log.allSatisfy { $0.udf == nil || $0.udf!.hasPrefix("_system/frontend/") })
+    }
+
     @Test func oneEmailCostsABoundedNumberOfRequests() throws {
         let f = try fake()
         defer { f.stop() }
