@@ -132,9 +132,62 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         return users.filter { seen.insert($0["_id"]?.stringValue ?? "").inserted }
     }
 
+    /// App rows: a page of the table to see its fields, then `eq` filters of the dashboard's query (which uses an
+    /// index of the app's schema when one starts with the field) for the email's variants, the link field with each
+    /// Better Auth id, and legacy `_id`s. A backend that refuses filters, or a tokenIdentifier link, means a scan.
     public func appRows(normalizedEmail: String, ids: [String], appIds: [String]) throws -> (candidates: [Row], sample: [Row]) {
-        let all = try scan(table: config.appTable, componentId: .null, what: config.appTable)
-        return (all, Array(all.prefix(20)))
+        let first = try client.systemQuery("_system/frontend/paginatedTableDocuments", .map([
+            "table": .string(config.appTable), "filters": .null, "componentId": .null,
+            "paginationOpts": .map(["numItems": .int(20), "cursor": .null]),
+        ]))
+        let sample = (first["page"].listValue ?? []).compactMap(\.mapValue)
+        remember(sample)
+        let link = PersonLookup.detectLinkField(config: config, appRows: sample, baUsers: [])
+        if link == "tokenIdentifier" {
+            let all = try scan(table: config.appTable, componentId: .null, what: config.appTable)
+            return (all, sample)
+        }
+        var lookups: [(String, String)] = DeploymentSource.variants(normalizedEmail).map { (config.emailField, $0) }
+        if Config.linkCandidates.contains(link) || !["email", Config.legacyLink].contains(link) {
+            lookups += ids.map { (link, $0) }
+        }
+        lookups += appIds.map { ("_id", $0) }
+        var rows: [Row] = []
+        for (field, value) in lookups {
+            guard let found = try filtered(table: config.appTable, field: field, value: value) else {
+                // Filters refused (an older backend): read the table.
+                let all = try scan(table: config.appTable, componentId: .null, what: config.appTable)
+                return (all, sample)
+            }
+            rows += found
+        }
+        var seen = Set<String>()
+        let unique = rows.filter { seen.insert($0["_id"]?.stringValue ?? "").inserted }
+        remember(unique)
+        return (unique, sample)
+    }
+
+    /// Rows of a root table where `field == value`, through the dashboard query's filters; nil when refused.
+    func filtered(table: String, field: String, value: String) throws(SourceError) -> [Row]? {
+        let expression = JSONWriter.write(.map(["clauses": .list([.map([
+            "op": .string("eq"), "field": .string(field), "value": .string(value), "enabled": .bool(true),
+        ])])]), pretty: false)
+        let filters = Data(expression.utf8).base64EncodedString()
+        var out: [Row] = []
+        var cursor: Value = .null
+        while true {
+            let answer = try client.call(endpoint: "/api/query", path: "_system/frontend/paginatedTableDocuments", args: .map([
+                "table": .string(table), "filters": .string(filters), "componentId": .null,
+                "paginationOpts": .map(["numItems": .int(100), "cursor": cursor]),
+            ]))
+            guard case .success(let page) = answer else { return nil }
+            // Filter errors come back as rows without an _id.
+            let docs = (page["page"].listValue ?? []).compactMap(\.mapValue)
+            if docs.contains(where: { $0["_id"] == nil }) { return nil }
+            out += docs
+            if page["isDone"] != .bool(false) { return out }
+            cursor = page["continueCursor"]
+        }
     }
 
     public func accountsAndSessions(userIds: [String]) throws -> (accounts: [Row], sessions: [Row]) {

@@ -34,6 +34,8 @@ final class FakeDeployment: @unchecked Sendable {
     var faultStatus = 503
     /// Seconds to wait before every answer.
     var delay = 0.0
+    /// Older backends' dashboard query took no filters.
+    var supportsFilters = true
     private var rng = SeededRandom(state: 7)
     private(set) var requests: [Request] = []
     private let lock = NSLock()
@@ -177,7 +179,16 @@ final class FakeDeployment: @unchecked Sendable {
             case "_system/frontend/paginatedTableDocuments":
                 let table = args["table"].stringValue ?? ""
                 let name = args["componentId"].stringValue == "ba-id" ? "\(componentName)/\(table)" : table
-                return ok(page(tables[name] ?? []))
+                var rows = tables[name] ?? []
+                if let encoded = args["filters"].stringValue {
+                    guard supportsFilters else { return fail("ArgumentValidationError: Value does not match validator. Path: .filters") }
+                    let expression = (Data(base64Encoded: encoded).flatMap { try? JSONParser.parse($0) }) ?? .null
+                    for clause in expression["clauses"].listValue ?? [] where clause["op"] == .string("eq") {
+                        let field = clause["field"].stringValue ?? ""
+                        rows = rows.filter { ($0[field] ?? .null) == clause["value"] }
+                    }
+                }
+                return ok(page(rows))
             case "_system/cli/queryEnvironmentVariables":
                 return ok(.list(env.enumerated().map { .map(["_id": .string("e\($0.offset)"), "name": .string($0.element.0), "value": .string($0.element.1)]) }))
             default:
