@@ -105,7 +105,12 @@ public final class DeploymentClient: @unchecked Sendable {
         case .timedOut:
             return "\(url): timed out \(attempts) time(s). The deployment is slow or unreachable; try again later."
         default:
-            return "\(url): \(error.localizedDescription) (after \(attempts) attempt(s))."
+            // On Linux, libcurl's TLS failures arrive with a generic code and OpenSSL's text.
+            let text = error.localizedDescription
+            if text.contains("SSL") || text.contains("TLS") || text.contains("certificate") {
+                return "\(url): TLS error (\(text)). Check the URL's scheme (http:// for a local backend) and the machine's CA certificates."
+            }
+            return "\(url): \(text) (after \(attempts) attempt(s))."
         }
     }
 

@@ -128,6 +128,7 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
             (["--url", "http://127.0.0.1:9"], key, [:], "connection refused"),
             (["--url", "http://nonexistent-deployment.invalid"], key, [:], "cannot resolve nonexistent-deployment.invalid"),
             (["--url", "not a url"], key, [:], "not a deployment URL"),
+            (["--url", f.url.replacingOccurrences(of: "http://", with: "https://")], key, ["AUTH_DOCTOR_HTTP_TIMEOUT_S": "5"], "TLS error"),
             (["--url", f.url], "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", [:], "looks like a user's JWT"),
         ]
         for (args, k, env, message) in cases {

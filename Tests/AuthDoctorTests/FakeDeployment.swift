@@ -99,6 +99,8 @@ final class FakeDeployment: @unchecked Sendable {
             let n = read(conn, &chunk, chunk.count)
             if n <= 0 { return }
             buffer += chunk[0..<n]
+            // A TLS handshake (0x16) on this plain-HTTP port: hang up, as a real HTTP server would.
+            if buffer.first == 0x16 { return }
             if let r = buffer.firstRange(of: Array("\r\n\r\n".utf8)) { headerEnd = r.upperBound }
         }
         let head = String(decoding: buffer[0..<headerEnd!], as: UTF8.self)
