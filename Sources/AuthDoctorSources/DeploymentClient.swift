@@ -158,17 +158,15 @@ public final class DeploymentClient: @unchecked Sendable {
             throw SourceError("\(base.absoluteString)\(endpoint): the answer is not JSON.")
         }
         if value["status"].stringValue == "success" { return .success(value["value"]) }
-        let message = value["errorMessage"].stringValue ?? "unknown error"
-        if message.contains("Could not find public function for '_system") || message.contains("Could not find function for '_system") {
-            throw SourceError("\(base.absoluteString)\(endpoint): the key cannot call system queries (\(message)). Use a deploy or admin key, not a user token.")
-        }
-        return .failure(message)
+        return .failure(value["errorMessage"].stringValue ?? "unknown error")
     }
 
     /// A system query that must succeed.
     public func systemQuery(_ path: String, _ args: Value) throws(SourceError) -> Value {
         switch try call(endpoint: "/api/query", path: path, args: args) {
         case .success(let v): return v
+        case .failure(let m) where m.contains("Could not find public function for '_system"):
+            throw SourceError("\(base.absoluteString)/api/query: the key cannot call system queries (\(m)). Use a deploy or admin key, not a user token.")
         case .failure(let m): throw SourceError("\(base.absoluteString)/api/query \(path): \(m)")
         }
     }

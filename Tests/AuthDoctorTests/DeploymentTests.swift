@@ -81,6 +81,16 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
         #expect(f.log.allSatisfy { $0.udf == nil || $0.udf!.hasPrefix("_system/frontend/") })
     }
 
+    @Test func theEnvFallsBackToTheV1Route() throws {
+        let f = try fake { $0.envOnlyOverV1 = true }
+        defer { f.stop() }
+        let r = try live(f, ["check-env", "--url", f.url, "--format", "json"])
+        let v = try JSONParser.parse(r.stdout)
+        let secret = v["results"].listValue?.first { $0["rule"] == .string("env.better-auth-secret") }
+        #expect(secret?["status"] == .string("pass"), "\(r.stderr)")
+        #expect(f.log.contains { $0.path == "/api/v1/list_environment_variables" })
+    }
+
     @Test func oneEmailCostsABoundedNumberOfRequests() throws {
         let f = try fake()
         defer { f.stop() }
@@ -113,6 +123,10 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
             #expect(r.exitCode == e.exitCode, "\(email): \(r.stderr)")
             #expect(try JSONParser.parse(r.stdout)["verdict"]["rule"] == JSONParser.parse(e.stdout)["verdict"]["rule"])
         }
+        let limited = try fake { $0.faultRate = 0.3; $0.faultStatus = 429 }
+        defer { limited.stop() }
+        let l = try live(limited, ["diagnose", "admin@example.com", "--url", limited.url])
+        #expect(l.exitCode == 1, "429s are retried: \(l.stderr)")
         let dropped = try fake { $0.faultRate = 0.2; $0.faultStatus = 0 }
         defer { dropped.stop() }
         let r = try live(dropped, ["diagnose", "admin@example.com", "--url", dropped.url])
@@ -137,6 +151,10 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
             #expect(r.stderr.contains(message), "\(message): \(r.stderr)")
             #expect(!r.stderr.contains("Fatal error"))
         }
+        let deployKey = try fake { $0.reject = (403, "BadDeployKey") }
+        defer { deployKey.stop() }
+        let dk = try live(deployKey, ["diagnose", "ada@example.com", "--url", deployKey.url])
+        #expect(dk.exitCode == 2 && dk.stderr.contains("403 BadDeployKey"), "\(dk.stderr)")
         let notConvex = try fake { $0.versionStatus = 404 }
         defer { notConvex.stop() }
         let n = try live(notConvex, ["diagnose", "ada@example.com", "--url", notConvex.url])

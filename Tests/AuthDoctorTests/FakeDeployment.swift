@@ -36,6 +36,10 @@ final class FakeDeployment: @unchecked Sendable {
     var delay = 0.0
     /// Older backends' dashboard query took no filters.
     var supportsFilters = true
+    /// Answer every authenticated request with this status and code (e.g. 403 BadDeployKey).
+    var reject: (Int, String)?
+    /// Serve the env only through `GET /api/v1/list_environment_variables`.
+    var envOnlyOverV1 = false
     private var rng = SeededRandom(state: 7)
     private(set) var requests: [Request] = []
     private let lock = NSLock()
@@ -155,6 +159,10 @@ final class FakeDeployment: @unchecked Sendable {
         guard auth.lowercased().hasPrefix("convex "), FakeDeployment.normalize(String(auth.dropFirst(7))) == FakeDeployment.normalize(key) else {
             return (401, .map(["code": .string("BadAdminKey"), "message": .string("The provided admin key was invalid for this instance")]))
         }
+        if let (status, code) = reject { return (status, .map(["code": .string(code), "message": .string("rejected")])) }
+        if method == "GET" && path == "/api/v1/list_environment_variables" {
+            return (200, .map(["environmentVariables": .map(Dictionary(uniqueKeysWithValues: env.map { ($0.0, Value.string($0.1)) }))]))
+        }
         func ok(_ v: Value) -> (Int, Value) { (200, .map(["status": .string("success"), "value": v])) }
         func fail(_ m: String) -> (Int, Value) { (200, .map(["status": .string("error"), "errorMessage": .string(m)])) }
         var udf = body["path"].stringValue ?? ""
@@ -191,7 +199,7 @@ final class FakeDeployment: @unchecked Sendable {
                     }
                 }
                 return ok(page(rows))
-            case "_system/cli/queryEnvironmentVariables":
+            case "_system/cli/queryEnvironmentVariables" where !envOnlyOverV1:
                 return ok(.list(env.enumerated().map { .map(["_id": .string("e\($0.offset)"), "name": .string($0.element.0), "value": .string($0.element.1)]) }))
             default:
                 return fail("Could not find public function for '\(udf)'.")
