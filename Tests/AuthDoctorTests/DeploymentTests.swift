@@ -81,6 +81,23 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
         #expect(f.log.allSatisfy { $0.udf == nil || $0.udf!.hasPrefix("_system/frontend/") })
     }
 
+    @Test func deepScansForVariantsTheProbesMiss() throws {
+        // A stored " bob@example.com" (leading space) is no probe's exact match: only --deep finds it.
+        let f = try fake { f in
+            f.tables["betterAuth/user"] = f.tables["betterAuth/user"]?.map { row in
+                var r = row
+                if r["email"] == .string("bob@example.com") { r["email"] = .string(" bob@example.com") }
+                return r
+            }
+        }
+        defer { f.stop() }
+        let quick = try live(f, ["diagnose", "bob@example.com", "--url", f.url, "--format", "json"])
+        #expect(try JSONParser.parse(quick.stdout)["verdict"]["rule"] == .string("ba.user.exists"))
+        let deep = try live(f, ["diagnose", "bob@example.com", "--url", f.url, "--deep", "--format", "json"])
+        #expect(try JSONParser.parse(deep.stdout)["verdict"]["rule"] == .string("ba.user.email-normalized"), "\(deep.stderr)")
+        #expect(deep.stderr.isEmpty, "no progress line when stderr is not a terminal")
+    }
+
     @Test func theEnvFallsBackToTheV1Route() throws {
         let f = try fake { $0.envOnlyOverV1 = true }
         defer { f.stop() }
