@@ -288,7 +288,7 @@ evidence:
 passMessage: "{{ ba.user._id }} ({{ size(ba.users) }} match{{ size(ba.users) == 1 ? '' : 'es' }})"
 message: >-
   No Better Auth user has the email {{ input.normalizedEmail }}
-  (searched {{ coalesce(searched, 0) }} users in {{ config.component }}/user){{ size(app.users) > 0
+  ({{ searched != null ? "searched " + string(searched) + " users in " + config.component + "/user" : "looked it up with likely case variants; --deep scans the whole user table" }}){{ size(app.users) > 0
   ? ", but the app table " + app.table + " has a row for it (" + app.users[0]._id + "): the user exists only in the app database" : "" }}.
   Sign-in answers 401 "Invalid email or password" and "Forgot password" sends nothing.
 fix: |

@@ -52,6 +52,9 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
         }
         let text = try live(f, ["diagnose", "admin@example.com", "--url", f.url])
         #expect(text.stdout.contains("npx convex run --prod users:syncFromAuth"))
+        let nobody = try live(f, ["diagnose", "nobody@example.com", "--url", f.url])
+        #expect(nobody.stdout.contains("looked it up with likely case variants; --deep scans the whole user table"))
+        #expect(!nobody.stdout.contains("searched 0 users"))
     }
 
     @Test func checkEnvReadsTheConvexSideFromTheDeployment() throws {
