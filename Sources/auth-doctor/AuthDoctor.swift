@@ -67,6 +67,16 @@ struct DeploymentOptions: ParsableArguments {
     @Option(name: .customLong("admin-key-file"), help: "A file holding the deploy or admin key (instead of the environment).")
     var adminKeyFile: String?
 
+    /// Exactly one data source: an export, or a deployment URL (given or from the environment).
+    func validateSource(export: String?) throws {
+        if export != nil && url != nil {
+            throw ValidationError("give one source: --export or --url, not both")
+        }
+        if export == nil && resolvedURL(exportGiven: false) == nil {
+            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder) or --url <deployment-url>")
+        }
+    }
+
     /// The URL given or from the environment (only when no other source was named).
     func resolvedURL(exportGiven: Bool) -> String? {
         if let url { return url }
@@ -177,12 +187,7 @@ struct Diagnose: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        if export != nil && deployment.url != nil {
-            throw ValidationError("give one source: --export or --url, not both")
-        }
-        if export == nil && deployment.resolvedURL(exportGiven: false) == nil {
-            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder) or --url <deployment-url>")
-        }
+        try deployment.validateSource(export: export)
     }
 
     func run() throws {
@@ -256,12 +261,7 @@ struct Audit: ParsableCommand {
                            "app.user.unique", "app.user.orphan", "ba.session.state", "data.timestamps"]
 
     func validate() throws {
-        if export != nil && deployment.url != nil {
-            throw ValidationError("give one source: --export or --url, not both")
-        }
-        if export == nil && deployment.resolvedURL(exportGiven: false) == nil {
-            throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder) or --url <deployment-url>")
-        }
+        try deployment.validateSource(export: export)
         if examples < 0 { throw ValidationError("--examples takes a number of 0 or more") }
         if let list, !Audit.listable.contains(list) {
             throw ValidationError("--list takes one of: \(Audit.listable.joined(separator: ", "))")
