@@ -11,6 +11,8 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
     let isProd: Bool
     let deployment: String?
     let deep: Bool
+    /// The component's `_components` id (for `componentId` arguments), found once at start.
+    let componentId: Value
     var rows: [String: Int] = [:]
     /// Secret-looking strings seen in the answers, for the final redaction pass.
     public private(set) var seenSecrets = Set<String>()
@@ -33,10 +35,11 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         _ = try client.version()
         let components = try client.systemQuery("_system/frontend/components:list", .map([:]))
         let found = components.listValue?.first { $0["path"].stringValue == config.component || $0["name"].stringValue == config.component }
-        guard found != nil else {
+        guard let found else {
             let names = components.listValue?.compactMap { $0["path"].stringValue }.filter { !$0.isEmpty } ?? []
             throw SourceError("\(client.base.absoluteString): no component '\(config.component)' on this deployment (components: \(names.isEmpty ? "none" : names.joined(separator: ", "))). Is Better Auth installed under another name? Try `component: NAME` in auth-doctor.yaml.")
         }
+        componentId = found["id"]
     }
 
     func remember(_ rows: [Row]) {
@@ -90,13 +93,6 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         return out
     }
 
-    var componentId: Value {
-        get throws(SourceError) {
-            let components = try client.systemQuery("_system/frontend/components:list", .map([:]))
-            return components.listValue?.first { $0["path"].stringValue == config.component }?["id"] ?? .null
-        }
-    }
-
     /// The email as typed plus its likely stored variants (Better Auth's lookup is exact).
     static func variants(_ normalized: String) -> [String] {
         let parts = normalized.split(separator: "@", maxSplits: 1).map(String.init)
@@ -125,7 +121,7 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         }
         if duplicates || (users.isEmpty && deep) {
             // Case/whitespace variants and duplicates need the whole table.
-            users = try scan(table: "user", componentId: try componentId, what: "\(config.component)/user")
+            users = try scan(table: "user", componentId: componentId, what: "\(config.component)/user")
                 .filter { Email.matches($0["email"] ?? .null, normalizedEmail) }
         }
         var seen = Set<String>()
@@ -209,7 +205,7 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         let prefix = "_components/\(config.component)/"
         if table.hasPrefix(prefix) {
             table = String(table.dropFirst(prefix.count))
-            id = try componentId
+            id = componentId
         }
         var cursor: Value = .null
         var count = 0
