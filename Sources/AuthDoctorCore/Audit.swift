@@ -3,22 +3,25 @@ public struct AuditFinding: Sendable {
     public let rule: String
     public let step: Int
     public let title: String
+    /// The problem in words (the rule's `failTitle`).
+    public let failTitle: String
     public let severity: Severity
     /// What is counted, e.g. "users whose stored email is not normalized".
     public let what: String
     public let count: Int
     /// Up to `--examples` emails or ids.
-    public let examples: [String]
+    public var examples: [String]
     /// Breakdown, e.g. by hash kind.
     public let details: [String: Int]
     public let fix: String?
     public let status: Status
 
-    public init(rule: String, step: Int, title: String, severity: Severity, what: String, count: Int, examples: [String],
+    public init(rule: String, step: Int, title: String, failTitle: String? = nil, severity: Severity, what: String, count: Int, examples: [String],
                 details: [String: Int] = [:], fix: String? = nil, failOn: Severity) {
         self.rule = rule
         self.step = step
         self.title = title
+        self.failTitle = failTitle ?? title
         self.severity = severity
         self.what = what
         self.count = count
@@ -30,7 +33,7 @@ public struct AuditFinding: Sendable {
 
     var value: Value {
         .map([
-            "rule": .string(rule), "step": .int(Int64(step)), "title": .string(title), "severity": .string(severity.rawValue),
+            "rule": .string(rule), "step": .int(Int64(step)), "title": .string(title), "failTitle": .string(failTitle), "severity": .string(severity.rawValue),
             "status": .string(status.rawValue), "what": .string(what), "count": .int(Int64(count)),
             "examples": .list(examples.map { .string($0) }), "details": .map(details.mapValues { .int(Int64($0)) }),
             "fix": fix.map { .string($0) } ?? .null,
@@ -45,7 +48,7 @@ extension Report {
         let verdict: Verdict
         if let f = findings.first(where: { $0.status == .fail }) {
             let failing = findings.filter { $0.status == .fail }
-            verdict = Verdict(status: .problem, rule: f.rule, step: f.step, title: f.title,
+            verdict = Verdict(status: .problem, rule: f.rule, step: f.step, title: f.failTitle,
                               message: "\(failing.count) finding\(failing.count == 1 ? "" : "s") at or above the fail level; first: \(f.count) \(f.what)",
                               fix: f.fix)
         } else {

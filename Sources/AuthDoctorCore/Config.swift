@@ -84,7 +84,7 @@ extension Config {
         for (k, v) in mapping {
             guard let key = k.string, keys[key] != nil else {
                 let list = keys.keys.sorted().joined(separator: ", ")
-                throw fail("unknown key '\(k.string ?? "?")' (known: \(list))", k.mark)
+                throw fail("unknown key '\(k.string ?? "?")'.\(Suggest.didYouMean(k.string ?? "", in: Array(keys.keys))) (known: \(list))", k.mark)
             }
             config.explicitKeys.insert(key)
             func text() throws(ConfigError) -> String {

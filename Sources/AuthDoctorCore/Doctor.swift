@@ -13,9 +13,15 @@ public enum Doctor {
         /// With --check-password: verifies the stored hash (or nil) against the password the operator gave,
         /// answering `matches`, `does not match` or `cannot check: ...`. The password never enters the facts.
         public var passwordVerifier: (@Sendable (String?) -> String)?
+        /// The email exactly as given, when it was cleaned from a paste.
+        public var cleanedFrom: String?
+        /// Secrets the caller loaded (env values, the deploy key, the password given): masked wherever data lands.
+        public var secrets: Set<String>
 
         public init(config: Config, rules: RuleSet, failOn: Severity = .error, now: Date = Date(), env: Value = .null,
-                    envNotes: [String] = [], passwordVerifier: (@Sendable (String?) -> String)? = nil) {
+                    envNotes: [String] = [], passwordVerifier: (@Sendable (String?) -> String)? = nil,
+                    secrets: Set<String> = []) {
+            self.secrets = secrets
             self.config = config
             self.rules = rules
             self.failOn = failOn
@@ -46,46 +52,76 @@ public enum Doctor {
         }
         let facts = Facts.diagnose(email: email, data: data, source: info, config: options.config, env: options.env,
                                    now: options.now, passwordCheck: passwordCheck)
-        let engine = Engine(rules: options.rules.rules(for: .diagnose), failOn: options.failOn, disabled: options.config.disable)
-        let results = engine.run(facts)
-        let verdict = Engine.verdict(results, healthyMessage: healthyMessage(normalized, results))
-        var notes: [String] = []
-        if info.malformedLines > 0 {
-            notes.append("\(info.malformedLines) malformed JSONL line(s) skipped (\(info.malformedExamples.joined(separator: ", "))\(info.malformedLines > info.malformedExamples.count ? ", ..." : "")): the export may be damaged.")
-        }
-        let how = data.linkDetected ? "detected" : "from config"
-        switch data.linkField {
-        case "email": notes.append("app rows are joined to Better Auth users by email (\(how)).")
-        case Config.legacyLink: notes.append("app rows are linked by the legacy Better Auth user.userId field (\(how)).")
-        default: notes.append("app rows link to Better Auth users through \(options.config.appTable).\(data.linkField) (\(how)).")
-        }
-        notes += options.envNotes + replacedNotes(options.rules)
-        let report = Report(command: "diagnose", input: (email, normalized), source: info, linkField: data.linkField,
-                            appTable: options.config.appTable, component: options.config.component, verdict: verdict,
-                            results: results, notes: notes)
         var pii = Set<String>([email, normalized, email.trimmingCharacters(in: .whitespacesAndNewlines)])
         for row in data.baUsers + data.appUsers {
             for key in ["name", "email", options.config.emailField, "displayUsername", "username"] {
                 if let s = row[key]?.stringValue, !s.isEmpty { pii.insert(s) }
             }
         }
-        return Outcome(report: report, secrets: facts.secrets, personalData: pii)
+        let secrets = facts.secrets.union(source.seenSecrets).union(options.secrets)
+        let net = DataNet(secrets: secrets, personalData: pii, subjectEmail: normalized)
+        let engine = Engine(rules: options.rules.rules(for: .diagnose), failOn: options.failOn, disabled: options.config.disable,
+                            net: net, deploymentNote: deploymentNote(info))
+        let results = engine.run(facts)
+        var verdict = Engine.verdict(results, healthyMessage: healthyMessage(normalized, results))
+        let dataRules = results.filter { !$0.rule.hasPrefix("env.") }
+        if verdict.status != .problem, !dataRules.isEmpty, dataRules.allSatisfy({ $0.status == .skip || $0.status == .error }) {
+            verdict = Verdict(status: .incomplete, rule: nil, step: nil, title: nil,
+                              message: "no data check could run (every one was skipped or could not be checked): nothing about \(normalized) was verified. Enable the rules (see `disable:` in auth-doctor.yaml) or give the data they need.",
+                              fix: nil)
+        }
+        var notes: [String] = []
+        var verboseNotes: [String] = []
+        if info.malformedLines > 0 {
+            notes.append("\(info.malformedLines) malformed JSONL line(s) skipped (\(info.malformedExamples.joined(separator: ", "))\(info.malformedLines > info.malformedExamples.count ? ", ..." : "")): the export may be damaged.")
+        }
+        let how = data.linkDetected ? "detected" : "from config"
+        switch data.linkField {
+        case "email": verboseNotes.append("app rows are joined to Better Auth users by email (\(how)).")
+        case Config.legacyLink: verboseNotes.append("app rows are linked by the legacy Better Auth user.userId field (\(how)).")
+        default: verboseNotes.append("app rows link to Better Auth users through \(options.config.appTable).\(data.linkField) (\(how)).")
+        }
+        notes += options.envNotes + replacedNotes(options.rules)
+        var report = Report(command: "diagnose", input: Report.Input(email: email, normalizedEmail: normalized, cleanedFrom: options.cleanedFrom),
+                            source: info, linkField: data.linkField, appTable: options.config.appTable,
+                            component: options.config.component, verdict: verdict, results: results, notes: notes)
+        report.verboseNotes = verboseNotes
+        return Outcome(report: report, secrets: secrets, personalData: pii)
     }
 
     /// `check-env`: only the `env.*` rules, no email and no data source.
     public static func checkEnv(source: SourceInfo, options: Options) -> Outcome {
         let facts = Facts.environment(source: source, config: options.config, env: options.env, now: options.now)
-        let engine = Engine(rules: options.rules.rules(for: .env), failOn: options.failOn, disabled: options.config.disable)
-        let results = engine.run(facts)
-        let passed = results.filter { $0.status == .pass }.map(\.rule)
-        let message = "nothing failed: verified \(passed.isEmpty ? "nothing (every check skipped)" : passed.joined(separator: ", "))"
-        let verdict = Engine.verdict(results, healthyMessage: message)
-        let report = Report(command: "check-env", input: nil, source: source, verdict: verdict, results: results,
-                            notes: options.envNotes + replacedNotes(options.rules))
         var pii = Set<String>()
         if let adminConvex = options.env["convex"][options.config.adminEmailEnv].stringValue { pii.insert(adminConvex) }
         if let adminHosting = options.env["hosting"][options.config.adminEmailEnv].stringValue { pii.insert(adminHosting) }
-        return Outcome(report: report, secrets: facts.secrets, personalData: pii)
+        let secrets = facts.secrets.union(options.secrets)
+        let engine = Engine(rules: options.rules.rules(for: .env), failOn: options.failOn, disabled: options.config.disable,
+                            net: DataNet(secrets: secrets, personalData: pii), deploymentNote: deploymentNote(source))
+        let results = engine.run(facts)
+        let passed = results.filter { $0.status == .pass }.map(\.rule)
+        let message = "nothing failed: \(passed.count) check\(passed.count == 1 ? "" : "s") passed (\(passed.joined(separator: ", ")))."
+        var verdict = Engine.verdict(results, healthyMessage: message)
+        if verdict.status != .problem && options.env["convex"].isNull {
+            // The Convex side is what check-env is for: without it, "healthy" would be a guess.
+            verdict = Verdict(status: .incomplete, rule: nil, step: nil, title: nil,
+                              message: "the Convex side was not given, so BETTER_AUTH_SECRET, SITE_URL and the other Convex variables were not checked. Give --convex-env FILE (from `npx convex env list\(source.isProd ? " --prod" : "")`) or --url.",
+                              fix: nil)
+        }
+        let report = Report(command: "check-env", input: nil, source: source, verdict: verdict, results: results,
+                            notes: options.envNotes + replacedNotes(options.rules))
+        return Outcome(report: report, secrets: secrets, personalData: pii)
+    }
+
+    /// Which deployment a fix's commands act on (DESIGN §13.2), appended to every fix that runs `npx convex`.
+    static func deploymentNote(_ source: SourceInfo) -> String {
+        if source.isProd {
+            return "Commands act on your production deployment (--prod)."
+        }
+        if let d = source.deployment {
+            return "Commands act on CONVEX_DEPLOYMENT (dev unless told); the data came from \(d): point CONVEX_DEPLOYMENT at it, or add --prod if it is production."
+        }
+        return "Commands act on CONVEX_DEPLOYMENT (dev unless told); add --prod for prod data."
     }
 
     static func replacedNotes(_ rules: RuleSet) -> [String] {
@@ -93,11 +129,13 @@ public enum Doctor {
     }
 
     static func healthyMessage(_ email: String, _ results: [RuleResult]) -> String {
-        let passed = results.filter { $0.status == .pass }.map(\.rule)
-        let warned = results.filter { $0.status == .warn }.count
+        let passed = results.filter { $0.status == .pass }.count
+        let warned = results.filter { $0.status == .warn && $0.severity != .info }.count
         let skipped = results.filter { $0.status == .skip }.count
-        var s = "nothing failed for \(email): verified \(passed.joined(separator: ", "))"
-        s += " (\(passed.count) passed, \(warned) warning\(warned == 1 ? "" : "s"), \(skipped) skipped)"
-        return s
+        var s = "nothing failed for \(email): \(passed) check\(passed == 1 ? "" : "s") passed"
+        if warned > 0 { s += ", \(warned) warning\(warned == 1 ? "" : "s")" }
+        if skipped > 0 { s += ", \(skipped) skipped" }
+        return s + "."
     }
+
 }

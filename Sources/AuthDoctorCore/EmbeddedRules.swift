@@ -7,6 +7,7 @@ public enum EmbeddedRules {
 id: app.user.exists
 step: 10
 title: App user exists
+failTitle: No app row for this user
 severity: error
 modes: [diagnose, audit]
 requires: [input.email]
@@ -18,21 +19,20 @@ evidence:
   linkField: app.linkField
 passMessage: "{{ app.table }} row {{ app.user._id }}"
 message: >-
-  No row of the app table {{ app.table }} belongs to {{ input.normalizedEmail }}
-  (looked for {{ app.linkField == "email" ? "the email" : app.linkField + " = " + coalesce(ba.user._id, "the Better Auth user id") + " and the email" }}{{ source.tableRows[app.table] != null ? " in " + string(source.tableRows[app.table]) + " rows" : "" }}).
-  {{ ba.user != null ? "Better Auth user " + ba.user._id + " exists, so sign-in succeeds and then the app answers \"User not found\"." : "" }}
+  {{ ba.user != null ? "Better Auth user " + ba.user._id + " exists but no" : "No" }} row of {{ app.table }} belongs to {{ input.normalizedEmail }}
+  (looked for {{ app.linkField == "email" ? "the email" : app.linkField + (ba.user != null ? "" : " = the Better Auth user id") + " and the email" }}{{ source.tableRows[app.table] != null ? " in " + string(source.tableRows[app.table]) + (source.tableRows[app.table] == 1 ? " row" : " rows") : "" }}){{ ba.user != null ? ": sign-in succeeds, then the app answers \"User not found\"" : "" }}.
 fix: |
-  {{ ba.user != null ? "Create the app row from the Better Auth user with the app's sync mutation:" : "Once the Better Auth user exists, create the app row with the app's sync mutation:" }}
+  {{ ba.user != null ? "Create the app row with the app's sync mutation (syncMutation names it):" : "Once the Better Auth user exists, create the app row with the app's sync mutation:" }}
     {{ cli.run }} {{ config.syncMutation }} '{"{{ app.linkField == "email" || app.linkField == "betterAuth.userId" ? "authId" : app.linkField }}":"{{ coalesce(ba.user._id, "<betterAuth user _id>") }}","email":"{{ input.normalizedEmail }}"}'
-  (adjust the arguments to your mutation; set syncMutation in auth-doctor.yaml if it has another name).
-  Then make sure the trigger runs for new users: export `onCreate` from authComponent.triggersApi().
-  Never repair this with `npx convex import --replace-all` from a zip without _components/{{ config.component }}/: it deletes all Better Auth data.
-docs: "reference/better-auth-facts.md#how-apps-link-their-users-table"
+  Then export onCreate from authComponent.triggersApi() for new users.
+  Never `npx convex import --replace-all` a zip without _components/{{ config.component }}/: it deletes all Better Auth data.
+docs: "docs/facts.md#how-apps-link-their-users-table"
 """#),
         ("app.user.link.yaml", #"""
 id: app.user.link
 step: 11
 title: App row and Better Auth user point at each other
+failTitle: App row and Better Auth user do not point at each other
 severity: error
 modes: [diagnose, audit]
 requires: [ba.user.exists, ba.user.unique, app.user.exists]
@@ -62,12 +62,13 @@ message: >-
   The app finds no profile for the signed-in user ("User not found").
 fix: |
   {{ app.linkField == "betterAuth.userId" ? "Point the Better Auth user at the app row:\n    " + cli.run + " --component " + config.component + " adapter:updateOne '{\"input\":{\"model\":\"user\",\"where\":[{\"field\":\"_id\",\"value\":\"" + ba.user._id + "\"}],\"update\":{\"userId\":\"" + app.user._id + "\"}}}'" : "Set " + app.linkField + " of app row " + app.user._id + " to \"" + ba.user._id + "\" (dashboard: Data > " + app.table + "), or rerun the app's sync:\n    " + cli.run + " " + config.syncMutation + " '{\"authId\":\"" + ba.user._id + "\",\"email\":\"" + input.normalizedEmail + "\"}'" }}
-docs: "reference/better-auth-facts.md#how-apps-link-their-users-table"
+docs: "docs/facts.md#how-apps-link-their-users-table"
 """#),
         ("app.user.unique.yaml", #"""
 id: app.user.unique
 step: 12
 title: Exactly one app row belongs to the user
+failTitle: More than one app row for this user
 severity: error
 modes: [diagnose, audit]
 requires: [app.user.exists]
@@ -83,12 +84,13 @@ message: >-
 fix: |
   Keep {{ app.user._id }}{{ ba.user != null ? " (linked to " + ba.user._id + ")" : "" }}; move what the others hold into it and delete them
   (dashboard: Data > {{ app.table }}), then make the sync idempotent (look up by {{ app.linkField }} before inserting).
-docs: "reference/better-auth-facts.md#how-apps-link-their-users-table"
+docs: "docs/facts.md#how-apps-link-their-users-table"
 """#),
         ("ba.account.credential.yaml", #"""
 id: ba.account.credential
 step: 5
 title: Credential (email + password) account exists
+failTitle: No email + password account
 severity: error
 modes: [diagnose, audit]
 requires: [ba.user.exists, ba.user.unique]
@@ -108,12 +110,13 @@ message: >-
 fix: |
   {{ size(providers) > 0 ? "The user signed up with " + join(providers, ", ") + ": ask them to sign in that way, or" : "Ask the user to" }} use "Forgot password": /reset-password creates the credential account.
   An admin set-password call does nothing for such a user.
-docs: "reference/better-auth-facts.md#credential-accounts"
+docs: "docs/facts.md#credential-accounts"
 """#),
         ("ba.account.password-check.yaml", #"""
 id: ba.account.password-check
 step: 7
 title: Password matches the stored hash
+failTitle: The password given does not match the stored hash
 severity: error
 modes: [diagnose]
 requires: [ba.account.credential]
@@ -137,12 +140,13 @@ message: >-
 fix: |
   Ask the user to use "Forgot password"; the reset stores a new hash.
   (Offline check: no sign-in attempt was made, so nothing was rate-limited or logged.)
-docs: "reference/better-auth-facts.md#password-hashing"
+docs: "docs/facts.md#password-hashing"
 """#),
         ("ba.account.password-format.yaml", #"""
 id: ba.account.password-format
 step: 6
 title: Password hash is in Better Auth's format
+failTitle: Password hash is not in Better Auth's format
 severity: error
 modes: [diagnose, audit]
 requires: [ba.account.credential]
@@ -151,20 +155,22 @@ why: A hash migrated from another system (bcrypt, argon2, pbkdf2), uppercase hex
 let:
   account: ba.accounts.first(a, a.userId == ba.user._id && a.providerId == "credential")
   kind: hashKind(account.password)
-assert: matches(account.password, "^[0-9a-f]{32}:[0-9a-f]{128}$")
+assert: kind == "scrypt"
 evidence:
   accountId: account._id
   hashKind: kind
-  hash: account.password
+  hash: hashShape(account.password)
 passMessage: "{{ shape(account.password) }}"
 message: >-
-  The credential account {{ account._id }} stores {{ kind == "null" ? "no password (null)" : kind == "empty" ? "an empty string" : "a " + hashShape(account.password) }},
+  The credential account {{ account._id }} stores {{ kind == "null" ? "no password (null)" : kind == "empty" ? "an empty string" : kind == "not-a-string" ? "a " + type(account.password) + " where a string belongs" : "a " + hashShape(account.password) }},
   not Better Auth's scrypt salt:key.
   {{ kind == "null" || kind == "empty" ? "Sign-in answers 401 \"Invalid email or password\" (the log says \"Password not found\")."
+  : kind == "not-a-string" ? "Better Auth cannot read it as a hash: sign-in answers HTTP 500 with an empty body, which looks like an outage."
   : !contains(account.password, ":") ? "Better Auth cannot split it into salt:key and throws \"Invalid password hash\": sign-in answers HTTP 500 with an empty body, which looks like an outage."
   : "Better Auth takes it apart as salt:key, computes a different key and answers 401 \"Invalid email or password\" for the right password." }}
 fix: |
   {{ kind == "scrypt-uppercase" ? "The hash is right but in uppercase hex, which Better Auth 1.6+ compares as lowercase text. Lowercase the stored value of account " + account._id + " with a one-off internal mutation (it cannot be printed here), or ask the user to use \"Forgot password\"."
+  : kind == "not-a-string" ? "An import wrote the password as a " + type(account.password) + ": fix the import script, and ask the user to use \"Forgot password\" (the reset stores a Better Auth hash)."
   : kind == "null" || kind == "empty" ? "Ask the user to use \"Forgot password\": the reset stores a Better Auth hash."
   : kind == "bcrypt" ? "Verify bcrypt in the Better Auth config: emailAndPassword.password.verify = ({ hash, password }) => hash.startsWith(\"$2\") ? bcrypt.compare(password, hash) : verifyPassword({ hash, password }), with bcryptjs (pure JS; native bcrypt cannot load in Convex's runtime). Or ask the user to use \"Forgot password\"."
   : kind == "argon2" ? "Verify argon2 in the Better Auth config (emailAndPassword.password.verify branching on \"$argon2\", with a WASM/pure-JS argon2 such as hash-wasm), or ask the user to use \"Forgot password\"."
@@ -172,12 +178,13 @@ fix: |
   : kind == "lucia-v2" ? "Lucia v2 hashes use scrypt with other parameters: verify them with Lucia's LegacyScrypt in emailAndPassword.password.verify, or ask the user to use \"Forgot password\"."
   : kind == "wrong-length" ? "The hash was cut or mangled on the way in: re-import the full value from the source system, or ask the user to use \"Forgot password\"."
   : "Find which system wrote this value and verify it in emailAndPassword.password.verify, or ask the user to use \"Forgot password\": the reset stores a Better Auth hash." }}
-docs: "reference/better-auth-facts.md#foreign-hash-formats"
+docs: "docs/facts.md#foreign-hash-formats"
 """#),
         ("ba.session.state.yaml", #"""
 id: ba.session.state
 step: 13
 title: Sessions
+failTitle: Sessions point at a missing user
 severity: info
 modes: [diagnose, audit]
 requires: [input.email]
@@ -201,12 +208,13 @@ message: >-
 fix: |
   Re-link the app row to the current Better Auth user (see app.user.link), then delete the stale sessions:
   {{ join(orphans.map(s, "  " + cli.run + " --component " + config.component + " adapter:deleteOne '{\"input\":{\"model\":\"session\",\"where\":[{\"field\":\"_id\",\"value\":\"" + s._id + "\"}]}}'"), "\n") }}
-docs: "reference/better-auth-facts.md#identity-and-jwt"
+docs: "docs/facts.md#identity-and-jwt"
 """#),
         ("ba.user.banned.yaml", #"""
 id: ba.user.banned
 step: 9
 title: User is not banned
+failTitle: User is banned
 severity: error
 modes: [diagnose, audit]
 requires: [ba.user.exists, ba.user.unique]
@@ -223,12 +231,13 @@ message: >-
 fix: |
   If the ban is a mistake, lift it (admin plugin: POST /api/auth/admin/unban-user {"userId":"{{ ba.user._id }}"}), or:
     {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"{{ ba.user._id }}"}],"update":{"banned":false,"banReason":null,"banExpires":null}}}'
-docs: "reference/better-auth-facts.md#admin-plugin-codes"
+docs: "docs/facts.md#admin-plugin-codes"
 """#),
         ("ba.user.email-normalized.yaml", #"""
 id: ba.user.email-normalized
 step: 3
 title: Stored email is normalized
+failTitle: Stored email is not normalized
 severity: error
 modes: [diagnose, audit]
 requires: [ba.user.exists]
@@ -247,12 +256,13 @@ fix: |
   Store the normalized email on the Better Auth user:
     {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"{{ ba.user._id }}"}],"update":{"email":"{{ input.normalizedEmail }}"}}}'
   This bypasses the app's triggers: update the email copy in the app table {{ app.table }}{{ app.user != null ? " (row " + app.user._id + ")" : "" }} too.
-docs: "reference/better-auth-facts.md#mixed-case-whitespace-and-duplicates"
+docs: "docs/facts.md#mixed-case-whitespace-and-duplicates"
 """#),
         ("ba.user.email-verified.yaml", #"""
 id: ba.user.email-verified
 step: 8
 title: Email is verified
+failTitle: Email is not verified
 severity: warning
 errorWhen: config.requireEmailVerification == true
 modes: [diagnose, audit]
@@ -268,12 +278,13 @@ message: >-
 fix: |
   Resend the verification email from the app, or, for a trusted import, mark it verified:
     {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"{{ ba.user._id }}"}],"update":{"emailVerified":true}}}'
-docs: "reference/better-auth-facts.md#by-endpoint"
+docs: "docs/facts.md#by-endpoint"
 """#),
         ("ba.user.exists.yaml", #"""
 id: ba.user.exists
 step: 2
 title: Better Auth user exists
+failTitle: No Better Auth user has this email
 severity: error
 modes: [diagnose, audit]
 requires: [input.email]
@@ -297,12 +308,13 @@ fix: |
      curl -X POST "{{ cli.siteUrl }}/api/auth/sign-up/email" -H 'Content-Type: application/json' \
        -d '{"email":"{{ input.normalizedEmail }}","password":"<temporary password>","name":"<name>"}'
   Do not insert the user with `npx convex import`: that skips password hashing, email lowercasing and triggers.
-docs: "reference/better-auth-facts.md#where-the-data-lives"
+docs: "docs/facts.md#where-the-data-lives"
 """#),
         ("ba.user.unique.yaml", #"""
 id: ba.user.unique
 step: 4
 title: Exactly one Better Auth user has the email
+failTitle: More than one Better Auth user has this email
 severity: error
 modes: [diagnose, audit]
 requires: [ba.user.exists]
@@ -324,12 +336,13 @@ fix: |
   1. re-point their accounts and sessions (account.userId / session.userId) to {{ ba.user._id }}, and the app row's link;
   2. delete each duplicate:
   {{ join(others.map(u, "   " + cli.run + " --component " + config.component + " adapter:deleteOne '{\"input\":{\"model\":\"user\",\"where\":[{\"field\":\"_id\",\"value\":\"" + u._id + "\"}]}}'"), "\n") }}
-docs: "reference/better-auth-facts.md#no-database-level-unique-constraint"
+docs: "docs/facts.md#no-database-level-unique-constraint"
 """#),
         ("data.timestamps.yaml", #"""
 id: data.timestamps
 step: 14
 title: Timestamps are milliseconds
+failTitle: Timestamps are not milliseconds
 severity: warning
 modes: [diagnose, audit]
 requires: [input.email]
@@ -350,12 +363,13 @@ fix: |
   Rewrite them as milliseconds (seconds × 1000, ISO strings parsed), e.g. for each row:
     {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"<user|account|session>","where":[{"field":"_id","value":"<id>"}],"update":{"createdAt":<ms>}}}'
   and fix the import script that wrote them.
-docs: "reference/better-auth-facts.md#dates-are-milliseconds"
+docs: "docs/facts.md#dates-are-milliseconds"
 """#),
         ("env.admin-email.yaml", #"""
 id: env.admin-email
 step: 17
 title: ADMIN_EMAIL is set in the Convex env
+failTitle: ADMIN_EMAIL is wrong or missing in the Convex env
 severity: error
 modes: [diagnose, env]
 description: >-
@@ -393,12 +407,13 @@ message: >-
   : input.normalizedEmail + " is the admin, but its Better Auth user fails " + join(broken, ", ") + ": the admin cannot sign in." }}
 fix: |
   {{ convexValue == null || !exact ? cli.envSet + " " + name + " " + coalesce(input.normalizedEmail, lower(trim(coalesce(hostingValue, "admin@example.com")))) : "Fix the failing steps above first (" + join(broken, ", ") + ")." }}
-docs: "reference/better-auth-facts.md#variable-details"
+docs: "docs/facts.md#variable-details"
 """#),
         ("env.better-auth-secret.yaml", #"""
 id: env.better-auth-secret
 step: 15
 title: BETTER_AUTH_SECRET is set in the Convex env
+failTitle: BETTER_AUTH_SECRET is missing or weak in the Convex env
 severity: error
 modes: [diagnose, env]
 description: BETTER_AUTH_SECRET (or AUTH_SECRET, or the rotation list BETTER_AUTH_SECRETS) is set in the Convex deployment's env, is not the documented default, and has at least 32 characters.
@@ -422,14 +437,17 @@ message: >-
   : problem == "default" ? "BETTER_AUTH_SECRET is Better Auth's documented default value: anyone can forge sessions, and Better Auth refuses it in production."
   : "BETTER_AUTH_SECRET is only " + string(size(secret)) + " characters long; use at least 32 random characters." }}
 fix: |
-  {{ cli.envSet }} BETTER_AUTH_SECRET "$(openssl rand -base64 32)"
+  Generate a value in your secret store (e.g. `openssl rand -base64 32`), then set it without putting it on the command line:
+    {{ cli.envSet }} BETTER_AUTH_SECRET
+  (convex ≥ 1.33 prompts for the value with hidden input; older versions read it from stdin: `{{ cli.envSet }} BETTER_AUTH_SECRET < secret.txt`).
   {{ problem == "missing" ? "Set it on every deployment (dev and prod have separate envs)." : "Changing it signs every user out; if the jwks table has keys, delete its rows so Better Auth mints a new key." }}
-docs: "reference/better-auth-facts.md#variable-details"
+docs: "docs/facts.md#variable-details"
 """#),
         ("env.convex-site-url.yaml", #"""
 id: env.convex-site-url
 step: 19
 title: The hosting side points at the deployment's .convex.site URL
+failTitle: The hosting side does not point at the deployment's .convex.site URL
 severity: error
 modes: [diagnose, env]
 description: >-
@@ -474,12 +492,13 @@ message: >-
 fix: |
   Set it on the hosting platform to the deployment's site URL{{ urlSlug != null ? " (https://" + urlSlug + ".convex.site)" : "" }} and redeploy, e.g.
     vercel env add {{ coalesce(siteName, urlName != null ? trimSuffix(urlName, "_URL") + "_SITE_URL" : "NEXT_PUBLIC_CONVEX_SITE_URL") }} production
-docs: "reference/better-auth-facts.md#variable-details"
+docs: "docs/facts.md#variable-details"
 """#),
         ("env.internal-api-secret.yaml", #"""
 id: env.internal-api-secret
 step: 18
 title: Shared secrets are equal on both sides
+failTitle: Shared secrets differ or are missing on one side
 severity: error
 modes: [diagnose, env]
 description: >-
@@ -511,15 +530,16 @@ message: >-
   + missingHosting.map(n, n + ": missing on the hosting side (" + join(env.hostingFiles, ", ") + ")"), "; ") }}.
   The app's server-to-Convex calls are rejected as unauthorized.
 fix: |
-  Set the same value on both sides (copy it from your secret store; auth-doctor never prints it):
-  {{ join((differ + missingConvex).map(n, "  " + cli.envSet + " " + n + " \"<the hosting value>\""), "\n") }}{{ size(missingHosting) > 0 ? "\n  and on the hosting platform: " + join(missingHosting.map(n, "vercel env add " + n + " production"), "; ") : "" }}
+  Decide which side holds the current value (either may hold a rotated one; auth-doctor cannot tell and never prints them), then set the other side to it without putting it on a command line:
+  {{ join((differ + missingConvex).map(n, "  " + cli.envSet + " " + n + "   (prompts for the value, convex ≥ 1.33)\n  on the hosting side: vercel env add " + n + " production   (or your host's settings)"), "\n") }}{{ size(missingHosting) > 0 ? "\n  on the hosting side: " + join(missingHosting.map(n, "vercel env add " + n + " production"), "; ") + " (or your host's settings)" : "" }}
   Redeploy the hosting side after changing it there.
-docs: "reference/better-auth-facts.md#where-each-variable-must-be-set"
+docs: "docs/facts.md#where-each-variable-must-be-set"
 """#),
         ("env.site-url.yaml", #"""
 id: env.site-url
 step: 16
 title: SITE_URL is set in the Convex env and matches the site
+failTitle: SITE_URL is missing, invalid or differs between Convex and the site
 severity: error
 modes: [diagnose, env]
 description: SITE_URL is set in the Convex env, is an absolute URL, uses https unless it is localhost, and equals the hosting side's SITE_URL / NEXT_PUBLIC_SITE_URL / VITE_SITE_URL when those are known.
@@ -554,12 +574,13 @@ message: >-
 fix: |
   {{ cli.envSet }} SITE_URL {{ coalesce(hostingSite, "https://<your app's URL>") }}
   (set it on each deployment; add preview domains to trustedOrigins or BETTER_AUTH_TRUSTED_ORIGINS)
-docs: "reference/better-auth-facts.md#variable-details"
+docs: "docs/facts.md#variable-details"
 """#),
         ("input.email.yaml", #"""
 id: input.email
 step: 1
 title: Email is well formed
+failTitle: The input is not an email address
 severity: error
 modes: [diagnose]
 description: The email you asked about is a plausible address; the report uses its normalized form (trimmed, lowercased), which is what Better Auth looks up.
@@ -570,7 +591,7 @@ message: '"{{ input.email }}" is not an email address'
 fix: |
   Check the address you typed: auth-doctor diagnose <name@example.com> ...
   Better Auth rejects it too (400 INVALID_EMAIL), so no user can have it.
-docs: "reference/better-auth-facts.md#email-handling"
+docs: "docs/facts.md#email-handling"
 """#),
     ]
 
@@ -606,7 +627,7 @@ cases:
   - name: no app row (the classic failure)
     email: "ada@example.com"
     expect: fail
-    message: ["No row of the app table users", "Better Auth user u_ada exists"]
+    message: ["Better Auth user u_ada exists but no row of users belongs to ada@example.com", "User not found"]
     fix: ['npx convex run users:syncFromAuth', '"authId":"u_ada"', "--replace-all"]
     tables:
       betterAuth/user: |
@@ -1091,6 +1112,45 @@ cases:
         {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"plaintext-password","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
       users: |
         {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: password stored as a number by an import (a finding, never "could not check")
+    email: ada@example.com
+    expect: fail
+    message: ["stores a int where a string belongs", "HTTP 500"]
+    fix: ["fix the import script", "Forgot password"]
+    notContains: "84729163"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":84729163,"providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: password stored as a list by an import (a finding, never "could not check")
+    email: ada@example.com
+    expect: fail
+    message: ["stores a list where a string belongs", "HTTP 500"]
+    fix: ["fix the import script", "Forgot password"]
+    notContains: "84729163"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":["84729163"],"providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
+  - name: password stored as a map by an import (a finding, never "could not check")
+    email: ada@example.com
+    expect: fail
+    message: ["stores a map where a string belongs", "HTTP 500"]
+    fix: ["fix the import script", "Forgot password"]
+    notContains: "84729163"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":{"hash":"84729163"},"providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
 """#),
         ("ba.session.state.yaml", #"""
 # Pass/fail examples of ba.session.state: each case is a tiny export tree (see rules/README.md, Fixtures).
@@ -1563,7 +1623,7 @@ cases:
     expect: fail
     prod: true
     message: ["not set in the Convex env", "only on the hosting side", "HTTP 500"]
-    fix: 'npx convex env set --prod BETTER_AUTH_SECRET "$(openssl rand -base64 32)"'
+    fix: "npx convex env set --prod BETTER_AUTH_SECRET\n"
     notContains: "Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k="
     convexEnv: |
       SITE_URL=https://app.example.com
@@ -1684,7 +1744,7 @@ cases:
   - name: missing in Convex
     expect: fail
     message: "missing in the Convex env"
-    fix: 'npx convex env set INTERNAL_API_SECRET "<the hosting value>"'
+    fix: ['npx convex env set INTERNAL_API_SECRET   (prompts', 'vercel env add INTERNAL_API_SECRET production']
     convexEnv: |
       SITE_URL=https://app.example.com
     hostingEnv: |

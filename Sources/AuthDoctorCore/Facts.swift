@@ -58,6 +58,8 @@ public protocol DiagnoseDataSource {
         -> (candidates: [Row], sample: [Row], accounts: [Row], sessions: [Row])
     /// What the source is, filled in after the lookups (row counts, malformed lines).
     var info: SourceInfo { get }
+    /// Every secret value the source read (hashes, tokens, keys), for masking wherever data lands.
+    var seenSecrets: Set<String> { get }
 }
 
 extension DiagnoseDataSource {

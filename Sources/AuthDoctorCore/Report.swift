@@ -5,8 +5,22 @@ public let toolVersion = "0.1.0"
 
 /// The report of one run: what every renderer prints.
 public struct Report: Sendable {
+    /// The email as diagnosed: cleaned from the paste, and normalized.
+    public struct Input: Sendable {
+        public var email: String
+        public var normalizedEmail: String
+        /// The input exactly as given, only when cleaning changed it (DESIGN §13.1).
+        public var cleanedFrom: String?
+
+        public init(email: String, normalizedEmail: String, cleanedFrom: String? = nil) {
+            self.email = email
+            self.normalizedEmail = normalizedEmail
+            self.cleanedFrom = cleanedFrom
+        }
+    }
+
     public var command: String
-    public var input: (email: String, normalizedEmail: String)?
+    public var input: Input?
     public var source: SourceInfo
     public var linkField: String?
     public var appTable: String?
@@ -14,11 +28,13 @@ public struct Report: Sendable {
     public var verdict: Verdict
     public var results: [RuleResult]
     public var notes: [String]
+    /// Notes shown only with --verbose in text (how the app table was linked); every note is in the JSON.
+    public var verboseNotes: [String] = []
     /// `audit` only: row counts and the population-level findings.
     public var population: [String: Int]?
     public var findings: [AuditFinding]?
 
-    public init(command: String, input: (email: String, normalizedEmail: String)?, source: SourceInfo,
+    public init(command: String, input: Input?, source: SourceInfo,
                 linkField: String? = nil, appTable: String? = nil, component: String? = nil,
                 verdict: Verdict, results: [RuleResult], notes: [String] = []) {
         self.command = command
@@ -38,6 +54,22 @@ public struct Report: Sendable {
         for r in results { out[r.status, default: 0] += 1 }
         for f in findings ?? [] { out[f.status, default: 0] += 1 }
         return out
+    }
+
+    /// The counts as people read them: info findings are not warnings, errors are "could not check".
+    public var displayCounts: (passed: Int, failed: Int, warnings: Int, info: Int, skipped: Int, couldNotCheck: Int) {
+        var c = (passed: 0, failed: 0, warnings: 0, info: 0, skipped: 0, couldNotCheck: 0)
+        let rows = results.map { ($0.status, $0.severity) } + (findings ?? []).map { ($0.status, $0.severity) }
+        for (status, severity) in rows {
+            switch status {
+            case .pass: c.passed += 1
+            case .fail: c.failed += 1
+            case .warn: if severity == .info { c.info += 1 } else { c.warnings += 1 }
+            case .skip: c.skipped += 1
+            case .error: c.couldNotCheck += 1
+            }
+        }
+        return c
     }
 
     /// True when a rule (or an audit finding) failed at or above `--fail-on`: exit code 1.
@@ -69,17 +101,19 @@ public struct Report: Sendable {
             ]),
             "results": findings != nil ? .null : .list(results.map { r in
                 .map([
-                    "rule": .string(r.rule), "step": .int(Int64(r.step)), "title": .string(r.title),
+                    "rule": .string(r.rule), "step": .int(Int64(r.step)), "title": .string(r.title), "failTitle": .string(r.failTitle),
                     "severity": .string(r.severity.rawValue), "status": .string(r.status.rawValue),
                     "message": .string(r.message), "fix": opt(r.fix),
                     "blockedBy": .list(r.blockedBy.map { .string($0) }), "evidence": .map(r.evidence),
                 ])
             }),
             "summary": .map(Dictionary(uniqueKeysWithValues: summary.map { ($0.key.rawValue, .int(Int64($0.value))) })),
-            "notes": .list(notes.map { .string($0) }),
+            "notes": .list((notes + verboseNotes).map { .string($0) }),
         ]
         if let input {
-            out["input"] = .map(["email": .string(input.email), "normalizedEmail": .string(input.normalizedEmail)])
+            var i: [String: Value] = ["email": .string(input.email), "normalizedEmail": .string(input.normalizedEmail)]
+            if let c = input.cleanedFrom { i["cleanedFrom"] = .string(c) }
+            out["input"] = .map(i)
         }
         if let findings, let population {
             out["results"] = nil
@@ -90,50 +124,35 @@ public struct Report: Sendable {
     }
 }
 
-/// The final pass over every output: masks any loaded secret that reached the text, and, when asked,
-/// personal data (emails and names).
-public struct Redactor: Sendable {
-    let secrets: [String]
-    let names: [String]
-    let redactPII: Bool
-
-    /// Secrets shorter than this are not searched for: they would mask ordinary words.
-    public static let minimumSecretLength = 6
-
-    public init(secrets: Set<String>, names: Set<String> = [], redactPII: Bool = false) {
-        // Longest first, so a secret that contains another is masked whole.
-        self.secrets = secrets.filter { $0.count >= Redactor.minimumSecretLength }.sorted { ($0.count, $0) > ($1.count, $1) }
-        // Emails are masked by pattern (keeping the domain); names are masked whole.
-        self.names = names.filter { $0.count >= 2 && !$0.contains("@") }.sorted { ($0.count, $0) > ($1.count, $1) }
-        self.redactPII = redactPII
-    }
-
-    public func apply(_ text: String) -> String {
-        var out = text
-        for s in secrets where out.contains(s) {
-            out = out.replacingOccurrences(of: s, with: "[redacted]")
+extension Report {
+    /// The report as an output shows it: data masked and escaped by `net` where it stands; with `maskPII`,
+    /// personal data masked and fixes showing placeholders (never a masked value inside a command).
+    public func presented(net: DataNet, maskPII: Bool) -> Report {
+        var r = self
+        let pick = { (plain: String, masked: String) in maskPII ? net.maskPersonal(masked) : plain }
+        r.results = results.map { x in
+            var y = x
+            y.message = pick(x.message, x.maskedMessage)
+            y.fix = maskPII ? x.maskedFix : x.fix
+            y.evidence = x.evidence.mapValues { net.value($0, maskPII: maskPII) }
+            return y
         }
-        // A secret can also reach JSON output with its characters escaped.
-        for s in secrets {
-            let escaped = String(JSONWriter.quote(s).dropFirst().dropLast())
-            if escaped != s, out.contains(escaped) { out = out.replacingOccurrences(of: escaped, with: "[redacted]") }
+        var v = verdict
+        v.message = pick(verdict.message, verdict.maskedMessage)
+        v.fix = maskPII ? verdict.maskedFix : verdict.fix
+        r.verdict = v
+        if let input {
+            r.input = Input(email: net.prose(input.email, maskPII: maskPII), normalizedEmail: net.prose(input.normalizedEmail, maskPII: maskPII),
+                            cleanedFrom: input.cleanedFrom.map { net.prose($0, maskPII: maskPII) })
         }
-        guard redactPII else { return out }
-        for n in names where out.contains(n) {
-            out = out.replacingOccurrences(of: n, with: Redactor.maskName(n))
+        r.source.location = net.prose(source.location, maskPII: false)
+        r.notes = notes.map { net.prose($0, maskPII: maskPII) }
+        r.verboseNotes = verboseNotes.map { net.prose($0, maskPII: maskPII) }
+        r.findings = findings?.map { f in
+            var g = f
+            g.examples = f.examples.map { net.prose($0, maskPII: maskPII) }
+            return g
         }
-        return Redactor.maskEmails(out)
-    }
-
-    public static func maskName(_ name: String) -> String {
-        guard let first = name.first else { return name }
-        return "\(first)***"
-    }
-
-    /// `john@example.com` → `j***@example.com`.
-    public static func maskEmails(_ text: String) -> String {
-        guard let re = try? NSRegularExpression(pattern: "([A-Za-z0-9._%+\\-])[A-Za-z0-9._%+\\-]*@([A-Za-z0-9.\\-]+\\.[A-Za-z]{2,})") else { return text }
-        let ns = text as NSString
-        return re.stringByReplacingMatches(in: text, range: NSRange(location: 0, length: ns.length), withTemplate: "$1***@$2")
+        return r
     }
 }

@@ -17,6 +17,8 @@ public struct Rule: Sendable {
     public let id: String
     public let step: Int
     public let title: String
+    /// The problem in words, for verdicts and annotation titles ("User is banned"); `title` names the check.
+    public let failTitle: String
     public let severity: Severity
     public let modes: [Mode]
     public let requires: [String]
@@ -62,7 +64,7 @@ public let factRoots: Set<String> = ["input", "source", "ba", "app", "env", "con
 
 public enum RuleLoader {
     static let knownKeys: Set<String> = [
-        "id", "step", "title", "severity", "modes", "requires", "let", "when", "skipMessage", "assert",
+        "id", "step", "title", "failTitle", "severity", "modes", "requires", "let", "when", "skipMessage", "assert",
         "message", "passMessage", "fix", "errorWhen", "evidence", "docs", "description", "why",
     ]
 
@@ -137,6 +139,8 @@ public enum RuleLoader {
             throw fail("'step' must be a positive whole number", stepNode.mark)
         }
         guard let (title, _) = try string("title", required: true) else { throw fail("missing title", root.mark) }
+        // Custom rules may omit failTitle; the check's name then says that it failed.
+        let failTitle = try string("failTitle", required: false)?.0 ?? "Failed: \(title)"
         var severity = Severity.error
         if let (s, node) = try string("severity", required: false) {
             guard let sev = Severity(rawValue: s) else { throw fail("severity must be error, warning or info, not '\(s)'", node.mark) }
@@ -218,7 +222,7 @@ public enum RuleLoader {
             }
         }
         return Rule(
-            id: id, step: step, title: title, severity: severity, modes: modes, requires: requires, lets: lets,
+            id: id, step: step, title: title, failTitle: failTitle, severity: severity, modes: modes, requires: requires, lets: lets,
             when: when, skipMessage: try optionalTemplate("skipMessage"), assertion: assertion, message: message,
             passMessage: try optionalTemplate("passMessage"), fix: try optionalTemplate("fix"),
             errorWhen: try optionalExpr("errorWhen"), evidence: evidence,

@@ -17,30 +17,32 @@ public struct GitHubRenderer: ReportRenderer {
     public func render(_ report: Report) -> String {
         var out: [String] = []
         for r in report.results where [.fail, .warn, .error].contains(r.status) {
-            let level = r.status == .fail ? "error" : "warning"
+            let level = r.status == .fail ? "error" : r.severity == .info ? "notice" : "warning"
             var body = r.message
             if let fix = r.fix { body += "\nFix:\n" + fix.trimmingTrailingNewlines }
-            out.append("::\(level) title=\(GitHubRenderer.property("auth-doctor \(r.rule) (step \(r.step)): \(r.title)"))::\(GitHubRenderer.data(body))")
+            let title = r.status == .error ? "could not check \(r.title)" : r.failTitle
+            out.append("::\(level) title=\(GitHubRenderer.property("auth-doctor \(r.rule) (step \(r.step)): \(title)"))::\(GitHubRenderer.data(body))")
         }
         for f in report.findings ?? [] where f.status != .pass {
             var body = "\(f.count) \(f.what)"
             if !f.examples.isEmpty { body += "\ne.g. " + f.examples.joined(separator: ", ") }
             if let fix = f.fix { body += "\nFix: " + fix }
-            out.append("::\(f.status == .fail ? "error" : "warning") title=\(GitHubRenderer.property("auth-doctor audit \(f.rule): \(f.title)"))::\(GitHubRenderer.data(body))")
+            out.append("::\(f.status == .fail ? "error" : "warning") title=\(GitHubRenderer.property("auth-doctor audit \(f.rule): \(f.failTitle)"))::\(GitHubRenderer.data(body))")
         }
         // A rule switched off in the config is never silent.
         for r in report.results where r.status == .skip && r.message.hasPrefix("disabled in config:") {
             out.append("::notice title=\(GitHubRenderer.property("auth-doctor \(r.rule) (step \(r.step))"))::\(GitHubRenderer.data(r.message))")
         }
         let v = report.verdict
-        let s = report.summary
+        let c = report.displayCounts
         var line = "auth-doctor \(report.command): "
         switch v.status {
         case .healthy: line += "healthy"
         case .problem: line += "problem at step \(v.step ?? 0) (\(v.rule ?? ""))"
         case .incomplete: line += "incomplete"
         }
-        line += " — \(s[.pass] ?? 0) passed, \(s[.fail] ?? 0) failed, \(s[.warn] ?? 0) warnings, \(s[.skip] ?? 0) skipped"
+        line += " — \(c.passed) passed, \(c.failed) failed, \(c.warnings) warning\(c.warnings == 1 ? "" : "s"), \(c.info) info, \(c.skipped) skipped"
+        if c.couldNotCheck > 0 { line += ", \(c.couldNotCheck) could not be checked" }
         out.append(line)
         return out.joined(separator: "\n") + "\n"
     }

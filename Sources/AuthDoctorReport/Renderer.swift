@@ -8,9 +8,9 @@ public protocol ReportRenderer {
 public enum OutputFormat: String, CaseIterable, Sendable {
     case text, json, markdown, github
 
-    public func renderer(color: Bool) -> ReportRenderer {
+    public func renderer(color: Bool, width: Int = 80, verbose: Bool = false) -> ReportRenderer {
         switch self {
-        case .text: return TextRenderer(color: color)
+        case .text: return TextRenderer(color: color, width: width, verbose: verbose)
         case .json: return JSONRenderer()
         case .markdown: return MarkdownRenderer()
         case .github: return GitHubRenderer()

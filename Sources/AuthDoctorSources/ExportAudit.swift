@@ -112,9 +112,9 @@ public final class ExportAudit {
 
     /// The rules `audit` reports on, in order, with what each counts. `ba.account.orphan` and `app.user.orphan`
     /// exist only here.
-    public static let auditOnlyRules: [(id: String, step: Int, title: String)] = [
-        ("ba.account.orphan", 5, "Accounts belong to an existing user"),
-        ("app.user.orphan", 12, "App rows belong to an existing user"),
+    public static let auditOnlyRules: [(id: String, step: Int, title: String, failTitle: String)] = [
+        ("ba.account.orphan", 5, "Accounts belong to an existing user", "Accounts of users that do not exist"),
+        ("app.user.orphan", 12, "App rows belong to an existing user", "App rows of users that do not exist"),
     ]
 
     let tables: TableReader
@@ -541,7 +541,10 @@ public final class ExportAudit {
 
         mutating func count(_ rule: String, example: @autoclosure () -> String) {
             counts[rule, default: 0] += 1
-            if examples[rule, default: []].count < options.examples { examples[rule, default: []].append(example()) }
+            if examples[rule, default: []].count < options.examples {
+                let e = example()
+                if !examples[rule, default: []].contains(e) { examples[rule, default: []].append(e) }
+            }
         }
 
         mutating func list(_ rule: String, _ id: @autoclosure () -> String) {
@@ -582,17 +585,17 @@ public final class ExportAudit {
             "ba.user.unique": "Merge each group into one user: re-point account.userId, session.userId and the app row's link, then adapter:deleteOne the others.",
             "ba.account.password-format": "Verify the foreign formats in emailAndPassword.password.verify, or ask those users to reset their password.",
             "ba.account.orphan": "Remap account.userId by email to the current user ids, or re-import from a zip that keeps the _id values.",
-            "ba.user.email-verified": "Mark trusted imports verified (adapter:updateMany {emailVerified:true}) or resend verification emails.",
+            "ba.user.email-verified": "Resend the verification emails. Never mark users verified in bulk: for a reviewed list of trusted imports only, `auth-doctor audit --list ba.user.email-verified > ids.txt`, review it, then per id: npx convex run --component betterAuth adapter:updateOne '{\"input\":{\"model\":\"user\",\"where\":[{\"field\":\"_id\",\"value\":\"<id>\"}],\"update\":{\"emailVerified\":true}}}'.",
             "app.user.exists": "Backfill the app rows with the app's sync mutation (or a migration) for each id of `auth-doctor audit --list app.user.exists`, and make sure the onCreate trigger is exported.",
             "app.user.link": "Re-point each row's link to the current Better Auth user id (a migration that looks users up by email).",
             "app.user.unique": "Keep one app row per user and make the sync idempotent.",
             "app.user.orphan": "Delete the rows, or create their Better Auth users (sign-up) if the people are real.",
-            "ba.session.state": "Delete the sessions of missing users (adapter:deleteMany on session where userId is one of them).",
+            "ba.session.state": "Delete the sessions of missing users one by one: `auth-doctor audit --list ba.session.state > ids.txt`, review it, then per id: npx convex run --component betterAuth adapter:deleteOne '{\"input\":{\"model\":\"session\",\"where\":[{\"field\":\"_id\",\"value\":\"<id>\"}]}}'.",
             "data.timestamps": "Rewrite the dates as milliseconds and fix the import script.",
         ]
 
         func build(requireEmailVerification: Bool) -> [AuditFinding] {
-            var order: [(id: String, step: Int, title: String, severity: Severity)] = []
+            var order: [(id: String, step: Int, title: String, failTitle: String, severity: Severity)] = []
             for id in ["ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format",
                        "ba.account.orphan", "ba.user.email-verified", "ba.user.banned", "app.user.exists", "app.user.link",
                        "app.user.unique", "app.user.orphan", "ba.session.state", "data.timestamps"] {
@@ -602,13 +605,13 @@ public final class ExportAudit {
                     if id == "ba.user.email-verified" { severity = requireEmailVerification ? .error : .info }
                     if id == "ba.session.state" { severity = .warning }
                     if id == "ba.user.banned" { severity = .info }
-                    order.append((id, r.step, r.title, severity))
+                    order.append((id, r.step, r.title, r.failTitle, severity))
                 } else if let a = ExportAudit.auditOnlyRules.first(where: { $0.id == id }) {
-                    order.append((id, a.step, a.title, .warning))
+                    order.append((id, a.step, a.title, a.failTitle, .warning))
                 }
             }
             return order.map { o in
-                AuditFinding(rule: o.id, step: o.step, title: o.title, severity: o.severity, what: Findings.what[o.id] ?? o.title,
+                AuditFinding(rule: o.id, step: o.step, title: o.title, failTitle: o.failTitle, severity: o.severity, what: Findings.what[o.id] ?? o.title,
                              count: counts[o.id] ?? 0, examples: examples[o.id] ?? [], details: details[o.id] ?? [:],
                              fix: Findings.fixes[o.id], failOn: options.failOn)
             }

@@ -80,6 +80,16 @@ public struct RuleFixture: Sendable {
                     tables[key] = text
                 }
             }
+            // An expectation indented under an env block becomes env text and would never be checked.
+            for key in ["convexEnv", "hostingEnv"] {
+                guard let text = cm[key]?.string else { continue }
+                for line in text.split(separator: "\n") {
+                    let t = line.trimmingCharacters(in: .whitespaces)
+                    if let colon = t.firstIndex(of: ":"), caseKeys.contains(String(t[..<colon])) {
+                        throw fail("case '\(name)': \(key) holds '\(t)', which looks like a case key indented into the env text by mistake (env lines are NAME=value); the expectation would never be checked", cm[key]?.mark)
+                    }
+                }
+            }
             var now = defaultNow
             if let nn = cm["now"]?.string {
                 guard let ms = Double(nn) else { throw fail("'now' is epoch milliseconds", cm["now"]?.mark) }

@@ -15,6 +15,18 @@ struct AuthDoctor: ParsableCommand {
         abstract: "Explains why a user of a Convex + Better Auth app cannot sign in.",
         version: toolVersion,
         subcommands: [Diagnose.self, CheckEnv.self, Audit.self, RulesCommand.self])
+
+    /// A misspelt command gets a suggestion before anything else is parsed.
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        if let first = args.first, !first.hasPrefix("-"), !names.contains(first) {
+            let hint = Suggest.didYouMean(first, in: names)
+            FileHandle.standardError.write(Data("Error: unknown command '\(Sanitize.inline(first))'.\(hint)\nUsage: auth-doctor <subcommand>\n  See 'auth-doctor --help' for the commands.\n".utf8))
+            Foundation.exit(64)
+        }
+        main(nil)
+    }
 }
 
 extension OutputFormat: ExpressibleByArgument {}
@@ -44,10 +56,24 @@ struct OutputOptions: ParsableArguments {
     var color: ColorMode = .auto
 
     @Flag(name: .customLong("redact-pii"), inversion: .prefixedNo,
-          help: "Mask emails and names in the output (default: on for markdown, off otherwise).")
+          help: "Mask emails and names in the output; fixes then show placeholders (default: on for markdown and github).")
     var redactPIIFlag: Bool?
 
-    var redactPII: Bool { redactPIIFlag ?? (format == .markdown) }
+    @Flag(name: [.customShort("v"), .long], help: "Show every step (default: failures, warnings, the verdict and a summary).")
+    var verbose = false
+
+    /// Masked by default where the output is shared: tickets (markdown) and CI logs (github).
+    var redactPII: Bool { redactPIIFlag ?? (format == .markdown || format == .github) }
+
+    /// The terminal's width when stdout is one, else $COLUMNS, else 80.
+    var width: Int {
+        var size = winsize()
+        if isatty(STDOUT_FILENO) == 1, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
+            return Int(size.ws_col)
+        }
+        if let c = ProcessInfo.processInfo.environment["COLUMNS"].flatMap({ Int($0) }), c > 0 { return c }
+        return 80
+    }
 
     var useColor: Bool {
         switch color {
@@ -61,10 +87,10 @@ struct OutputOptions: ParsableArguments {
 }
 
 struct DeploymentOptions: ParsableArguments {
-    @Option(help: "Deployment URL (https://<name>.convex.cloud, a custom domain, http://127.0.0.1:3210). Default: $CONVEX_SELF_HOSTED_URL, then $CONVEX_URL. The key comes only from $CONVEX_DEPLOY_KEY, $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY or --admin-key-file.")
+    @Option(help: ArgumentHelp("Deployment URL (https://<name>.convex.cloud, a custom domain, http://127.0.0.1:3210). Default: $CONVEX_SELF_HOSTED_URL, then $CONVEX_URL. The key comes only from $CONVEX_DEPLOY_KEY, $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY or --admin-key-file.", valueName: "deployment-url"))
     var url: String?
 
-    @Option(name: .customLong("admin-key-file"), help: "A file holding the deploy or admin key (instead of the environment).")
+    @Option(name: .customLong("admin-key-file"), help: ArgumentHelp("A file holding the deploy or admin key (instead of the environment).", valueName: "file"))
     var adminKeyFile: String?
 
     /// Exactly one data source: an export, or a deployment URL (given or from the environment).
@@ -88,6 +114,7 @@ struct DeploymentOptions: ParsableArguments {
     func key() throws -> String {
         let key = try rawKey()
         // A user's session token cannot read system tables; say so before sending it anywhere.
+        SecretRegistry.shared.add([key])
         if key.hasPrefix("Bearer ") || (key.hasPrefix("eyJ") && key.split(separator: ".").count == 3 && !key.contains("|")) {
             throw DoctorFailure(message: "the key looks like a user's JWT (a Bearer token). auth-doctor needs a deploy key (dashboard: Settings > Deploy keys) or an admin key.")
         }
@@ -126,23 +153,25 @@ struct DeploymentOptions: ParsableArguments {
 }
 
 struct RuleOptions: ParsableArguments {
-    @Option(name: .customLong("rules"), help: "A folder of extra rule files (repeatable); a rule with a built-in id replaces it.")
+    @Option(name: .customLong("rules"), help: ArgumentHelp("A folder of extra rule files (repeatable); a rule with a built-in id replaces it.", valueName: "dir"))
     var folders: [String] = []
 }
 
 struct EnvOptions: ParsableArguments {
     @Option(name: .customLong("convex-env"),
-            help: "The Convex deployment's variables as `npx convex env list [--prod]` prints them (NAME=value lines).")
+            help: ArgumentHelp("The Convex deployment's variables as `npx convex env list [--prod]` prints them (NAME=value lines).", valueName: "file"))
     var convexEnv: String?
 
     @Option(name: .customLong("hosting-env"),
-            help: "A dotenv file of the hosting side (.env.local, `vercel env pull` output); repeatable, later files win.")
+            help: ArgumentHelp("A dotenv file of the hosting side (.env.local, `vercel env pull` output); repeatable, later files win.", valueName: "file"))
     var hostingEnv: [String] = []
 
     func load() throws -> EnvSources {
         do {
-            return EnvSources(convex: try convexEnv.map { path throws(SourceError) in try EnvFile.load(path: path) },
-                              hosting: try hostingEnv.map { path throws(SourceError) in try EnvFile.load(path: path) })
+            let sources = EnvSources(convex: try convexEnv.map { path throws(SourceError) in try EnvFile.load(path: path) },
+                                     hosting: try hostingEnv.map { path throws(SourceError) in try EnvFile.load(path: path) })
+            SecretRegistry.shared.add(sources.secrets)
+            return sources
         } catch let e as SourceError {
             throw DoctorFailure(message: e.message)
         }
@@ -152,20 +181,33 @@ struct EnvOptions: ParsableArguments {
 struct Diagnose: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Walk the sign-in checklist for one email.",
+        usage: """
+            auth-doctor diagnose <email> --export <zip|dir> [<options>]
+            auth-doctor diagnose <email> --url <deployment-url> [--deep] [<options>]
+            """,
         discussion: """
             Reads a `npx convex export` zip (or the folder it unzips to) without extracting it, or a live \
             deployment (--url, read-only), finds the email's rows in the Better Auth component and the app table, \
             and names the first failing step with its fix. Exit codes: 0 healthy, 1 a rule failed, 2 the doctor \
             could not do its job, 64 usage.
+
+            EXAMPLES:
+              auth-doctor diagnose ada@example.com --export backup.zip
+              auth-doctor diagnose ada@example.com --export prod.zip --prod \\
+                --format markdown > ticket.md
+              CONVEX_DEPLOY_KEY=... auth-doctor diagnose ada@example.com \\
+                --url https://happy-animal-123.convex.cloud
+              printf '%s' "$PW" | auth-doctor diagnose ada@example.com \\
+                --export backup.zip --check-password
             """)
 
     @Argument(help: "The email that cannot sign in (as the user types it).")
     var email: String
 
-    @Option(help: "A `npx convex export` zip, or the folder it unzips to.")
+    @Option(help: ArgumentHelp("A `npx convex export` zip, or the folder it unzips to.", valueName: "zip|dir"))
     var export: String?
 
-    @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
+    @Option(help: ArgumentHelp("auth-doctor.yaml (default: ./auth-doctor.yaml when present).", valueName: "file"))
     var config: String?
 
     @Flag(help: "The data is from the production deployment: fix commands get --prod.")
@@ -175,22 +217,24 @@ struct Diagnose: ParsableCommand {
           help: "Read the user's password from stdin (a prompt with echo off on a terminal) and verify it offline against the stored hash. Never printed, never sent.")
     var checkPassword = false
 
-    @OptionGroup var deployment: DeploymentOptions
+    @OptionGroup(title: "Deployment (instead of an export)") var deployment: DeploymentOptions
 
     @Flag(help: "With --url: when the exact lookups find no Better Auth user, scan the whole user table for case/whitespace variants.")
     var deep = false
 
-    @OptionGroup var env: EnvOptions
+    @OptionGroup(title: "Environment") var env: EnvOptions
 
-    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup(title: "Rules") var ruleOptions: RuleOptions
 
-    @OptionGroup var output: OutputOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
 
-    func validate() throws {
+    /// Semantic checks run after parsing succeeded, so a misspelt option is reported as such first.
+    func checkArguments() throws {
         try deployment.validateSource(export: export)
     }
 
     func run() throws {
+        try checkArguments()
         try Runner.run(command: "diagnose", output: output) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
@@ -208,20 +252,19 @@ struct Diagnose: ParsableCommand {
                 source = try Runner.openExport(export, cfg, prod: prod)
             }
             let password = checkPassword ? try PasswordInput.read(for: Email.normalize(email)) : nil
+            if let password { secrets.insert(password) }
+            secrets.formUnion(envSources.secrets)
+            SecretRegistry.shared.add(secrets)
             let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
                                          env: envSources.isEmpty ? .null : envSources.facts, envNotes: envSources.notes,
-                                         passwordVerifier: PasswordCheck.verifier(password))
+                                         passwordVerifier: PasswordCheck.verifier(password), secrets: secrets)
             let outcome: Doctor.Outcome
             do {
                 outcome = try Doctor.diagnose(email: email, source: source, options: options)
             } catch let e as SourceError {
                 throw DoctorFailure(message: e.message)
             }
-            secrets.formUnion(outcome.secrets.union(envSources.secrets))
-            if let export = source as? ExportSource { secrets.formUnion(export.seenSecrets) }
-            if let live = source as? DeploymentSource { secrets.formUnion(live.seenSecrets) }
-            if let password { secrets.insert(password) }
-            return (outcome.report, secrets, outcome.personalData)
+            return (outcome.report, outcome.secrets, outcome.personalData)
         }
     }
 }
@@ -229,38 +272,47 @@ struct Diagnose: ParsableCommand {
 struct Audit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the whole population: every Better Auth user, account, session and app row.",
+        usage: """
+            auth-doctor audit --export <zip|dir> [--examples <n>] [--list <rule-id>] [<options>]
+            auth-doctor audit --url <deployment-url> [--examples <n>] [--list <rule-id>] [<options>]
+            """,
         discussion: """
             Reads every row of the Better Auth and app tables once and counts each population-level problem, \
             keyed by the checklist's rule ids, with examples. --list RULE prints every affected id, one per line. \
             Exit codes: 0 nothing at or above --fail-on, 1 a finding at or above it, 2 unreadable export, 64 usage.
+
+            EXAMPLES:
+              auth-doctor audit --export backup.zip
+              auth-doctor audit --export backup.zip --list app.user.exists > ids.txt
+              auth-doctor audit --export backup.zip --format json --examples 3
             """)
 
-    @Option(help: "A `npx convex export` zip, or the folder it unzips to.")
+    @Option(help: ArgumentHelp("A `npx convex export` zip, or the folder it unzips to.", valueName: "zip|dir"))
     var export: String?
 
-    @OptionGroup var deployment: DeploymentOptions
+    @OptionGroup(title: "Deployment (instead of an export)") var deployment: DeploymentOptions
 
-    @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
+    @Option(help: ArgumentHelp("auth-doctor.yaml (default: ./auth-doctor.yaml when present).", valueName: "file"))
     var config: String?
 
     @Flag(help: "The data is from the production deployment: fix commands get --prod.")
     var prod = false
 
-    @Option(help: "How many example emails or ids each finding shows.")
+    @Option(help: ArgumentHelp("How many example emails or ids each finding shows.", valueName: "n"))
     var examples = 10
 
-    @Option(help: "Print every id affected by this rule, one per line (for scripts), instead of the report.")
+    @Option(help: ArgumentHelp("Print every id affected by this rule, one per line (with --format json: a JSON list), instead of the report.", valueName: "rule-id"))
     var list: String?
 
-    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup(title: "Rules") var ruleOptions: RuleOptions
 
-    @OptionGroup var output: OutputOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     static let listable = ["ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format",
                            "ba.account.orphan", "ba.user.email-verified", "ba.user.banned", "app.user.exists", "app.user.link",
                            "app.user.unique", "app.user.orphan", "ba.session.state", "data.timestamps"]
 
-    func validate() throws {
+    func checkArguments() throws {
         try deployment.validateSource(export: export)
         if examples < 0 { throw ValidationError("--examples takes a number of 0 or more") }
         if let list, !Audit.listable.contains(list) {
@@ -269,6 +321,7 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
+        try checkArguments()
         var listed: [String] = []
         try Runner.run(command: "audit", output: output, quiet: list != nil) {
             let cfg = try Runner.loadConfig(config)
@@ -291,7 +344,12 @@ struct Audit: ParsableCommand {
             return (result.report, secrets, [])
         }
         if list != nil {
-            FileHandle.standardOutput.write(Data(listed.map { $0 + "\n" }.joined().utf8))
+            let net = DataNet(secrets: Runner.knownSecrets, personalData: [])
+            if output.format == .json {
+                FileHandle.standardOutput.write(Data((JSONWriter.write(.list(listed.map { .string(net.value(.string($0), maskPII: false).stringValue ?? "") })) + "\n").utf8))
+            } else {
+                FileHandle.standardOutput.write(Data(listed.map { net.plain($0) + "\n" }.joined().utf8))
+            }
         }
     }
 }
@@ -303,28 +361,34 @@ struct CheckEnv: ParsableCommand {
         discussion: """
             Compares the Convex deployment's variables (--convex-env, from `npx convex env list`) with the hosting \
             side's (--hosting-env, dotenv files). Secret values are compared, never printed. Exit codes: 0 \
-            consistent, 1 a rule failed, 2 an unreadable file, 64 usage.
+            consistent, 1 a rule failed, 2 an unreadable file or no Convex side given, 64 usage.
+
+            EXAMPLES:
+              npx convex env list --prod > convex.env
+              auth-doctor check-env --prod --convex-env convex.env --hosting-env .env.production
+              auth-doctor check-env --url https://happy-animal-123.convex.cloud \\
+                --hosting-env .env.local --format github
             """)
 
-    @OptionGroup var env: EnvOptions
+    @OptionGroup(title: "Environment") var env: EnvOptions
 
-    @OptionGroup var deployment: DeploymentOptions
+    @OptionGroup(title: "Deployment (instead of --convex-env)") var deployment: DeploymentOptions
 
-    @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).")
+    @Option(help: ArgumentHelp("auth-doctor.yaml (default: ./auth-doctor.yaml when present).", valueName: "file"))
     var config: String?
 
     @Flag(help: "The environment is the production deployment's: fix commands get --prod.")
     var prod = false
 
-    @OptionGroup var ruleOptions: RuleOptions
+    @OptionGroup(title: "Rules") var ruleOptions: RuleOptions
 
-    @OptionGroup var output: OutputOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
 
     /// The Convex side comes from a deployment when --url (or $CONVEX_SELF_HOSTED_URL / $CONVEX_URL) names one and
     /// no --convex-env file is given.
     var deploymentURL: String? { deployment.resolvedURL(exportGiven: env.convexEnv != nil) }
 
-    func validate() throws {
+    func checkArguments() throws {
         if deployment.url != nil && env.convexEnv != nil {
             throw ValidationError("give the Convex side once: --url or --convex-env, not both")
         }
@@ -334,6 +398,7 @@ struct CheckEnv: ParsableCommand {
     }
 
     func run() throws {
+        try checkArguments()
         try Runner.run(command: "check-env", output: output) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
@@ -357,14 +422,42 @@ struct CheckEnv: ParsableCommand {
             let source = SourceInfo(kind: kind, location: files.joined(separator: ", "),
                                     isProd: prod || keyIsProd || envSources.hostingIsProd)
             let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
-                                         env: envSources.facts, envNotes: envSources.notes)
+                                         env: envSources.facts, envNotes: envSources.notes,
+                                         secrets: envSources.secrets.union(secrets))
             let outcome = Doctor.checkEnv(source: source, options: options)
             return (outcome.report, outcome.secrets.union(envSources.secrets).union(secrets), outcome.personalData)
         }
     }
 }
 
+/// Every secret the run loaded so far (the key, env values, the password): any message, errors included, masks them.
+final class SecretRegistry: @unchecked Sendable {
+    static let shared = SecretRegistry()
+    private let lock = NSLock()
+    private var values = Set<String>()
+
+    func add<S: Sequence>(_ s: S) where S.Element == String {
+        lock.lock()
+        values.formUnion(s)
+        lock.unlock()
+    }
+
+    var all: Set<String> {
+        lock.lock()
+        defer { lock.unlock() }
+        return values
+    }
+}
+
 enum Runner {
+    static var knownSecrets: Set<String> { SecretRegistry.shared.all }
+
+    /// Every error message, whatever it quotes (paths, entry names, server answers): secrets the run loaded are
+    /// masked and control characters escaped, so a message stays one line and cannot start a workflow command.
+    static func errorText(_ message: String) -> String {
+        Sanitize.inline(DataNet(secrets: knownSecrets, personalData: []).maskSecretsOnly(message))
+    }
+
     /// Runs a command body, prints its report once, and maps the outcome to the exit code.
     /// With `quiet`, the report is not printed and the exit code does not follow the findings (`audit --list`).
     static func run(command: String, output: OutputOptions, quiet: Bool = false,
@@ -372,23 +465,28 @@ enum Runner {
         do {
             let (report, secrets, pii) = try body()
             if quiet { return }
-            let redactPII = output.redactPII
-            let redactor = Redactor(secrets: secrets, names: redactPII ? pii : [], redactPII: redactPII)
-            let text = redactor.apply(output.format.renderer(color: output.useColor).render(report))
-            FileHandle.standardOutput.write(Data(text.utf8))
+            let net = DataNet(secrets: secrets, personalData: pii, subjectEmail: report.input?.normalizedEmail)
+            let shown = report.presented(net: net, maskPII: output.redactPII)
+            FileHandle.standardOutput.write(Data(output.format.renderer(color: output.useColor, width: output.width, verbose: output.verbose).render(shown).utf8))
             if output.format == .github, let path = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !path.isEmpty {
                 // The step summary is shared with everyone who can read the run: personal data masked too.
-                let summaryRedactor = Redactor(secrets: secrets, names: pii, redactPII: output.redactPIIFlag ?? true)
-                try Runner.append(summaryRedactor.apply(MarkdownRenderer().render(report)), to: path)
+                let summary = report.presented(net: net, maskPII: output.redactPIIFlag ?? true)
+                try Runner.append(MarkdownRenderer().render(summary), to: path)
+            }
+            if report.verdict.status == .incomplete {
+                // The doctor could not do its job: say what to give, and fail the CI gate.
+                FileHandle.standardError.write(Data("auth-doctor: error: incomplete: \(Runner.errorText(report.verdict.message))\n".utf8))
+                throw ExitCode(2)
             }
             if report.failed { throw ExitCode(1) }
         } catch let failure as DoctorFailure {
-            FileHandle.standardError.write(Data("auth-doctor: error: \(failure.message)\n".utf8))
+            let message = Runner.errorText(failure.message)
+            FileHandle.standardError.write(Data("auth-doctor: error: \(message)\n".utf8))
             switch output.format {
             case .json:
-                FileHandle.standardOutput.write(Data(JSONRenderer.error(failure.message, command: command).utf8))
+                FileHandle.standardOutput.write(Data(JSONRenderer.error(message, command: command).utf8))
             case .github:
-                FileHandle.standardOutput.write(Data("::error title=auth-doctor \(command)::\(GitHubRenderer.data(failure.message))\n".utf8))
+                FileHandle.standardOutput.write(Data("::error title=auth-doctor \(command)::\(GitHubRenderer.data(message))\n".utf8))
             default:
                 break
             }
@@ -412,8 +510,31 @@ enum Runner {
         do {
             return try ExportSource(path: path ?? "", config: config, isProd: prod)
         } catch {
+            if let path, let hint = exportFolderHint(path) { throw DoctorFailure(message: hint) }
             throw DoctorFailure(message: error.message)
         }
+    }
+
+    /// A folder given as --export that is not an export itself but holds one: the zip, or the unzipped folder.
+    static func exportFolderHint(_ path: String) -> String? {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        guard fm.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue,
+              !fm.fileExists(atPath: (path as NSString).appendingPathComponent("_components")),
+              let entries = try? fm.contentsOfDirectory(atPath: path) else { return nil }
+        let zips = entries.filter { $0.lowercased().hasSuffix(".zip") }.sorted()
+        if let zip = zips.first {
+            let full = (path as NSString).appendingPathComponent(zip)
+            return "\(path) is a folder that holds the export zip \(zip)\(zips.count > 1 ? " (and \(zips.count - 1) more)" : ""), not an export: pass the zip itself, --export \(full)"
+        }
+        let unzipped = entries.sorted().filter { e in
+            fm.fileExists(atPath: ((path as NSString).appendingPathComponent(e) as NSString).appendingPathComponent("_components"))
+        }
+        if let inner = unzipped.first {
+            let full = (path as NSString).appendingPathComponent(inner)
+            return "\(path) is the parent of an unzipped export (\(inner)/ holds _components/): pass that folder, --export \(full)"
+        }
+        return nil
     }
 
     static func loadConfig(_ path: String?) throws -> Config {

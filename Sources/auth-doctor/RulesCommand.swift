@@ -8,6 +8,12 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules",
         abstract: "List, explain and test the checklist rules (built-in and your own).",
+        discussion: """
+            EXAMPLES:
+              auth-doctor rules list
+              auth-doctor rules explain ba.account.credential
+              auth-doctor rules test team-rules
+            """,
         subcommands: [List.self, Explain.self, Test.self])
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
@@ -15,7 +21,8 @@ struct RulesCommand: ParsableCommand {
     static func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
 
     /// Exit 2 with the message on stderr (and as JSON on stdout with --format json).
-    static func fail(_ message: String, json: Bool, command: String) -> ExitCode {
+    static func fail(_ raw: String, json: Bool, command: String) -> ExitCode {
+        let message = Runner.errorText(raw)
         FileHandle.standardError.write(Data("auth-doctor: error: \(message)\n".utf8))
         if json { write(JSONRenderer.error(message, command: command)) }
         return ExitCode(2)
@@ -26,10 +33,12 @@ struct RulesCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every rule: step, id, severity, modes, title.")
+        static let configuration = CommandConfiguration(
+            abstract: "Every rule: step, id, severity, modes, title.",
+            discussion: "EXAMPLES:\n  auth-doctor rules list\n  auth-doctor rules list --rules team-rules --format json")
 
         @OptionGroup var ruleOptions: RuleOptions
-        @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).") var config: String?
+        @Option(help: ArgumentHelp("auth-doctor.yaml (default: ./auth-doctor.yaml when present).", valueName: "file")) var config: String?
         @Option(help: "text or json.") var format: Format = .text
 
         func run() throws {
@@ -63,11 +72,13 @@ struct RulesCommand: ParsableCommand {
     }
 
     struct Explain: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "What a rule checks, why it fails in practice, its fix and its expression.")
+        static let configuration = CommandConfiguration(
+            abstract: "What a rule checks, why it fails in practice, its fix and its expression.",
+            discussion: "EXAMPLES:\n  auth-doctor rules explain app.user.exists")
 
-        @Argument(help: "A rule id, e.g. ba.account.credential.") var id: String
+        @Argument(help: ArgumentHelp("A rule id, e.g. ba.account.credential.", valueName: "rule-id")) var id: String
         @OptionGroup var ruleOptions: RuleOptions
-        @Option(help: "auth-doctor.yaml (default: ./auth-doctor.yaml when present).") var config: String?
+        @Option(help: ArgumentHelp("auth-doctor.yaml (default: ./auth-doctor.yaml when present).", valueName: "file")) var config: String?
 
         func run() throws {
             let set: RuleSet
@@ -100,9 +111,16 @@ struct RulesCommand: ParsableCommand {
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run rules against their own pass/fail fixtures.",
-            discussion: "Without a folder: the built-in rules. With one: the rules in it, against <folder>/fixtures/<rule-id>.yaml (built-in rules are loaded too, so `requires` can name them).")
+            discussion: """
+                Without a folder: the built-in rules. With one: the rules in it, against <folder>/fixtures/<rule-id>.yaml \
+                (built-in rules are loaded too, so `requires` can name them).
 
-        @Argument(help: "A folder of rule files with a fixtures/ subfolder.") var folder: String?
+                EXAMPLES:
+                  auth-doctor rules test
+                  auth-doctor rules test team-rules --format json
+                """)
+
+        @Argument(help: ArgumentHelp("A folder of rule files with a fixtures/ subfolder.", valueName: "dir")) var folder: String?
         @Option(help: "text or json.") var format: Format = .text
 
         func run() throws {

@@ -28,18 +28,60 @@ private func expectGolden(_ name: String, _ actual: String) throws {
     }
 
     @Test func goldenTextAndJSON() throws {
-        for (email, name) in [("admin@example.com", "demo-admin"), ("ada@example.com", "demo-ada"), ("carol@example.com", "demo-carol")] {
-            let text = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip"], cwd: repoRoot)
+        for (email, name) in [("admin@example.com", "demo-admin"), ("ada@example.com", "demo-ada"), ("carol@example.com", "demo-carol"),
+                              ("erin@example.com", "demo-erin")] {
+            let text = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip"], env: ["COLUMNS": "80"], cwd: repoRoot)
             try expectGolden("\(name).txt", text.stdout)
             let json = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip", "--format", "json"], cwd: repoRoot)
             try expectGolden("\(name).json", json.stdout)
         }
     }
 
+    /// The layouts people see: 80 and 120 columns, colour on and off, concise and verbose, and the ticket.
+    @Test(arguments: [
+        ("admin@example.com", ["--color", "never"], "80", "demo-admin.80.txt"),
+        ("admin@example.com", ["--color", "always"], "120", "demo-admin.120.color.txt"),
+        ("admin@example.com", ["--color", "never", "-v"], "80", "demo-admin.80.verbose.txt"),
+        ("carol@example.com", ["--color", "always", "-v"], "120", "demo-carol.120.color.verbose.txt"),
+        ("erin@example.com", ["--color", "always"], "80", "demo-erin.80.color.txt"),
+        ("carol@example.com", ["--format", "markdown"], "80", "demo-carol.md"),
+        ("carol@example.com", ["--format", "github"], "80", "demo-carol.github.txt"),
+    ])
+    func goldenLayouts(email: String, args: [String], columns: String, file: String) throws {
+        let r = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip"] + args, env: ["COLUMNS": columns], cwd: repoRoot)
+        try expectGolden(file, r.stdout)
+        if args.contains("--format") { return }
+        // No line is longer than the width, except a command or an id that must not be broken.
+        for line in r.stdout.split(separator: "\n") {
+            let visible = line.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression)
+            if visible.count > Int(columns)! {
+                #expect(visible.contains("npx ") || !visible.trimmingCharacters(in: .whitespaces).contains(" "), "too long: \(visible)")
+            }
+        }
+    }
+
+    /// Every output the README shows after `$ auth-doctor …` is a real run, byte for byte, at 80 columns.
+    @Test func readmeShowsRealRuns() throws {
+        let readme = try String(contentsOf: repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        var checked = 0
+        for block in readme.components(separatedBy: "```\n$ auth-doctor ").dropFirst() {
+            guard let end = block.range(of: "```") else { continue }
+            let body = String(block[..<end.lowerBound])
+            let command = String(body.prefix { $0 != "\n" })
+            let shown = String(body.dropFirst(command.count + 1))
+            let r = try runCLI(command.split(separator: " ").map(String.init), env: ["COLUMNS": "80"], cwd: repoRoot)
+            #expect(r.stdout == shown, "README block `auth-doctor \(command)` differs from a real run")
+            checked += 1
+        }
+        #expect(checked >= 2)
+        let demo = try runCLI(["diagnose", "admin@example.com", "--export", "Examples/demo-export.zip"], env: ["COLUMNS": "80"], cwd: repoRoot)
+        #expect(demo.stdout.split(separator: "\n").count <= 15, "the concise demo fits in 15 lines")
+    }
+
     @Test func goldenCheckEnv() throws {
         let args = ["check-env", "--convex-env", "Examples/env/convex-prod.env", "--hosting-env", "Examples/env/vercel-production.env"]
         for (format, ext) in [("text", "txt"), ("markdown", "md"), ("github", "github.txt")] {
-            let r = try runCLI(args + ["--format", format], cwd: repoRoot)
+            let r = try runCLI(args + ["--format", format], env: ["COLUMNS": "80"], cwd: repoRoot)
             #expect(r.exitCode == 1)
             try expectGolden("check-env.\(ext)", r.stdout)
         }
@@ -64,12 +106,29 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         #expect(results.count == 19)
         #expect(results.map { $0["step"] } == (1...19).map { .int(Int64($0)) })
         for r in results {
-            #expect(Set(r.mapValue?.keys.map { $0 } ?? []) == ["rule", "step", "title", "severity", "status", "message", "fix", "blockedBy", "evidence"])
+            #expect(Set(r.mapValue?.keys.map { $0 } ?? []) == ["rule", "step", "title", "failTitle", "severity", "status", "message", "fix", "blockedBy", "evidence"])
         }
         #expect(v["summary"] == .map(["pass": .int(10), "fail": .int(1), "warn": .int(0), "skip": .int(8), "error": .int(0)]))
-        // Keys are sorted at every level.
-        let keys = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  \"") }.map { $0.split(separator: "\"")[1] }
-        #expect(keys == keys.sorted())
+        #expect(v["verdict"]["title"] == .string("No app row for this user"))
+        #expect(results[9]["failTitle"] == .string("No app row for this user"))
+        #expect(results[9]["title"] == .string("App user exists"))
+        // Keys are sorted at every level: within each object of the pretty-printed text.
+        var checkedNested = 0
+        var last: [Int: String] = [:]
+        for line in r.stdout.split(separator: "\n") {
+            let indent = line.prefix { $0 == " " }.count
+            last = last.filter { $0.key <= indent }
+            let t = line.dropFirst(indent)
+            if t.hasPrefix("\""), let end = t.dropFirst().firstIndex(of: "\""), t[t.index(after: end)...].hasPrefix(":") {
+                let key = String(t[t.index(after: t.startIndex)..<end])
+                if let prev = last[indent] { #expect(prev < key, "\(prev) before \(key) at indent \(indent)") }
+                if indent > 2 { checkedNested += 1 }
+                last[indent] = key
+            }
+            // A new object starts its own key order.
+            if t.hasSuffix("{") { last[indent + 2] = nil }
+        }
+        #expect(checkedNested > 50)
     }
 
     @Test func runsAreByteForByteDeterministic() throws {
@@ -98,8 +157,11 @@ private func expectGolden(_ name: String, _ actual: String) throws {
     @Test func warningsShowButKeepTheVerdictHealthy() throws {
         let r = try runCLI(["diagnose", "erin@example.com", "--export", demoExport])
         #expect(r.exitCode == 0)
-        #expect(r.stdout.contains("[!]  8 Email is verified"))
-        #expect(r.stdout.contains("Verdict: healthy"))
+        #expect(r.stdout.contains("[!]  8 Email is not verified (ba.user.email-verified)"))
+        #expect(r.stdout.contains("Verdict: healthy, with a warning that may be the cause"))
+        #expect(r.stdout.contains("likely cause: Email is not verified (ba.user.email-verified, step 8)"))
+        // The warning's fix is printed too, not only the verdict's.
+        #expect(r.stdout.contains(#"adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"jh72cnsq2ybebgc8xn9jdeh1cf15gbs9"}],"update":{"emailVerified":true}}}'"#))
         let strict = try runCLI(["diagnose", "erin@example.com", "--export", demoExport, "--fail-on", "warning", "--format", "json"])
         let v = try JSONParser.parse(strict.stdout)
         #expect(v["verdict"]["rule"] == .string("ba.user.email-verified"))
@@ -111,7 +173,7 @@ private func expectGolden(_ name: String, _ actual: String) throws {
     }
 
     @Test func colourFollowsTheFlag() throws {
-        let r = try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--color", "always"])
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--color", "always", "-v"])
         #expect(r.stdout.contains("\u{1B}[32m[✓]\u{1B}[0m"))
         let n = try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--color", "never"])
         #expect(!n.stdout.contains("\u{1B}["))

@@ -39,7 +39,7 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
         try FileManager.default.copyItem(atPath: customRules, toPath: dir.appendingPathComponent("team-rules").path)
         try Data("rules: team-rules\n".utf8).write(to: dir.appendingPathComponent("auth-doctor.yaml"))
         let r = try runCLI(["diagnose", "dave@example.com", "--export", demoExport, "--config", dir.appendingPathComponent("auth-doctor.yaml").path])
-        #expect(r.stdout.contains("[!] 20 Paying customer has an active subscription"))
+        #expect(r.stdout.contains("[!] 20 Paying customer has no active subscription (app.user.subscription)"))
         let list = try runCLI(["rules", "list", "--format", "json"], cwd: dir)
         let ids = (try JSONParser.parse(list.stdout))["rules"].listValue?.map { $0["id"] } ?? []
         #expect(ids.contains(.string("app.user.admin-flag")))
@@ -55,7 +55,7 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
             message: "{{ input.normalizedEmail }} is blocked in the app table"
             """])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--rules", dir.path])
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--rules", dir.path, "-v"])
         #expect(r.exitCode == 0)
         #expect(r.stdout.contains("[✓]  9 Not banned (our admin plugin stores bans in the app table)"))
         #expect(r.stdout.contains("note: rule ba.user.banned is replaced by \(dir.path)/banned.yaml."))

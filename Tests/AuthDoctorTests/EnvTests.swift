@@ -121,10 +121,10 @@ import Testing
         let r = try runCLI(["check-env", "--convex-env", convex, "--hosting-env", hosting, "--format", "github"],
                            env: ["GITHUB_STEP_SUMMARY": summary.path])
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.first?.hasPrefix("::error title=auth-doctor env.internal-api-secret (step 18)%3A Shared secrets are equal on both sides::INTERNAL_API_SECRET: values differ") == true)
+        #expect(lines.first?.hasPrefix("::error title=auth-doctor env.internal-api-secret (step 18)%3A Shared secrets differ or are missing on one side::INTERNAL_API_SECRET: values differ") == true)
         #expect(lines.filter { $0.hasPrefix("::") }.count == 1)
         #expect(!r.stdout.contains("\n\n"), "annotations are one line each")
-        #expect(lines.last == "auth-doctor check-env: problem at step 18 (env.internal-api-secret) — 4 passed, 1 failed, 0 warnings, 0 skipped")
+        #expect(lines.last == "auth-doctor check-env: problem at step 18 (env.internal-api-secret) — 4 passed, 1 failed, 0 warnings, 0 info, 0 skipped")
         let text = try String(contentsOf: summary, encoding: .utf8)
         #expect(text.hasPrefix("previous step\n### auth-doctor check-env: problem at step 18 (`env.internal-api-secret`)"))
         #expect(text.contains("| ❌ | 18 |"))

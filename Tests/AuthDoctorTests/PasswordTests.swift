@@ -69,7 +69,7 @@ private let vectors: [(password: String, salt: String, key: String)] = [
         let zip = dir.deletingLastPathComponent().appendingPathComponent("\(dir.lastPathComponent).zip")
         try zipFolder(dir, to: zip)
         defer { try? FileManager.default.removeItem(at: zip) }
-        let ok = try runCLI(["diagnose", "ada@example.com", "--export", zip.path, "--check-password"], stdin: "password123")
+        let ok = try runCLI(["diagnose", "ada@example.com", "--export", zip.path, "--check-password", "-v"], stdin: "password123")
         #expect(ok.exitCode == 0)
         #expect(ok.stdout.contains("[✓]  7 Password matches the stored hash — matches"))
         #expect(ok.stderr.isEmpty, "no prompt when stdin is not a terminal")
@@ -106,7 +106,7 @@ private let vectors: [(password: String, salt: String, key: String)] = [
             pid, fd = pty.fork()
             if pid == 0:
                 os.environ["AUTH_DOCTOR_NOW"] = "1764000000000"
-                os.execv(sys.argv[1], [sys.argv[1], "diagnose", "ada@example.com", "--export", sys.argv[2], "--check-password"])
+                os.execv(sys.argv[1], [sys.argv[1], "diagnose", "ada@example.com", "--export", sys.argv[2], "--check-password", "-v"])
             out = b""
             deadline = time.time() + 30
             def read_some():

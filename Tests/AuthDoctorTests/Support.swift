@@ -35,6 +35,10 @@ func runCLI(_ args: [String], env: [String: String] = [:], stdin: String? = nil,
     var environment = ProcessInfo.processInfo.environment
     environment["AUTH_DOCTOR_NOW"] = fixedNow
     environment.removeValue(forKey: "CONVEX_DEPLOY_KEY")
+    // Text wraps to $COLUMNS when stdout is not a terminal: wide by default so substring checks see whole
+    // sentences; the layout tests set 80 or 120.
+    environment["COLUMNS"] = "400"
+
     for (k, v) in env { environment[k] = v }
     p.environment = environment
     if let cwd { p.currentDirectoryURL = cwd }

@@ -55,14 +55,16 @@ public struct Template: Sendable {
         parts.compactMap { if case .expr(let e, let o) = $0 { return (e, o) } else { return nil } }
     }
 
-    public func render(_ scope: Scope) throws(EvaluationError) -> String {
+    /// The text with its holes filled. `data` is applied to what each hole prints (never to the rule's own text):
+    /// the place where stored values are masked and escaped.
+    public func render(_ scope: Scope, data: (String) -> String = { $0 }) throws(EvaluationError) -> String {
         var out = ""
         for part in parts {
             switch part {
             case .text(let t): out += t
             case .expr(let e, let offset):
                 do {
-                    out += Render.plain(try Evaluator.evaluate(e, scope))
+                    out += data(Render.plain(try Evaluator.evaluate(e, scope)))
                 } catch {
                     throw EvaluationError(message: error.message, offset: offset + error.offset)
                 }
