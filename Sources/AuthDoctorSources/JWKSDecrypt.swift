@@ -104,12 +104,28 @@ public struct BetterAuthSecrets: Sendable, CustomStringConvertible, CustomReflec
 public enum JWKSDecryptResult: Sendable, Equatable, CustomStringConvertible {
     /// It decrypts. `version` is the `BETTER_AUTH_SECRETS` version used, nil for `BETTER_AUTH_SECRET`.
     case decrypts(version: Int?)
-    /// A raw JWK (`jwks.disablePrivateKeyEncryption`): nothing to decrypt. Never written by the Convex plugin.
+    /// A raw JWK (`jwks.disablePrivateKeyEncryption`): nothing to decrypt. Never written by the Convex plugin, and
+    /// the Convex plugin never disables encryption, so Better Auth behind it still tries to decrypt this row and
+    /// fails ("Failed to decrypt private key", better-auth-facts-2.md §1.2, §1.4).
     case unencrypted
     /// Better Auth would throw "Failed to decrypt private key", for this reason.
     case doesNotDecrypt(JWKSDecryptFailure)
     /// Not a value Better Auth writes (hand-edited, truncated, wrong type); the reason says what is wrong.
     case malformed(String)
+
+    /// The outcome as facts for rules: `outcome` (`decrypts`, `unencrypted`, `does-not-decrypt`, `malformed`),
+    /// `version` (or null) and `reason` (this description).
+    public var facts: Value {
+        let outcome: String
+        var version: Value = .null
+        switch self {
+        case .decrypts(let v): outcome = "decrypts"; version = v.map { .int(Int64($0)) } ?? .null
+        case .unencrypted: outcome = "unencrypted"
+        case .doesNotDecrypt: outcome = "does-not-decrypt"
+        case .malformed: outcome = "malformed"
+        }
+        return .map(["outcome": .string(outcome), "version": version, "reason": .string(description)])
+    }
 
     public var description: String {
         switch self {
@@ -172,26 +188,54 @@ public enum JWKSDecrypt {
         }
     }
 
+    /// Checks a secret-typed `privateKey` (a fact value, or `StaticJWKS.privateKey`).
+    public static func check(privateKey column: Secret, secrets: BetterAuthSecrets) -> JWKSDecryptResult {
+        check(privateKey: column.redactionValue, secrets: secrets)
+    }
+
+    /// Checks the row Better Auth signs with: the `jwks` row with the newest `createdAt` (ms, or an ISO date).
+    /// Nil without rows. `id` is the row's `_id` (the JWT `kid`). Better Auth replaces a newest row whose
+    /// `expiresAt` has passed by a new key on the next token request; the caller decides whether that matters.
+    public static func checkNewest(jwksRows rows: [Value], secrets: BetterAuthSecrets) -> (id: String?, result: JWKSDecryptResult)? {
+        func created(_ row: Value) -> Double {
+            if let n = row["createdAt"].number { return n }
+            if let s = row["createdAt"].stringValue, let d = ISO8601DateFormatter().date(from: s) { return d.timeIntervalSince1970 * 1000 }
+            return -.infinity
+        }
+        guard let newest = rows.enumerated().max(by: { (created($0.element), $0.offset) < (created($1.element), $1.offset) })?.element
+        else { return nil }
+        let id = newest["_id"].stringValue ?? newest["id"].stringValue
+        switch newest["privateKey"] {
+        case .string(let s): return (id, check(privateKey: s, secrets: secrets))
+        case .secret(let s): return (id, check(privateKey: s, secrets: secrets))
+        case .null: return (id, .malformed("the newest jwks row has no privateKey"))
+        case let other: return (id, .malformed("the newest jwks row's privateKey is a \(other.typeName), not a string"))
+        }
+    }
+
     /// Checks an encrypted value without JSON quotes (`twoFactor.secret`, `twoFactor.backupCodes`, the payload
     /// inside `jwks.privateKey`), choosing the secret as Better Auth's `symmetricDecrypt` does.
     public static func check(encrypted payload: String, secrets: BetterAuthSecrets) -> JWKSDecryptResult {
-        let envelope = Envelope(payload)
-        if case .invalid(let reason) = envelope { return .malformed(reason) }
         let hex: Substring
-        let key: [UInt8]
-        let version: Int?
-        switch (secrets.form, envelope) {
-        case (_, .invalid): return .malformed("unreachable")
-        case (.single(nil), _): return .doesNotDecrypt(.noSecret)
-        case (.single(let k?), .bare(let h)): (hex, key, version) = (h, k, nil)
-        case (.single, .versioned(let v, _)): return .doesNotDecrypt(.envelopeWithoutSecrets(v))
-        case (.versioned(let keys, _), .versioned(let v, let h)):
-            guard let k = keys.first(where: { $0.version == v }) else { return .doesNotDecrypt(.versionNotInSecrets(v)) }
-            (hex, key, version) = (h, k.key, v)
-        case (.versioned(_, let legacy), .bare(let h)):
-            guard let legacy else { return .doesNotDecrypt(.noLegacySecret) }
-            (hex, key, version) = (h, legacy, nil)
+        let declared: Int?
+        switch Envelope(payload) {
+        case .invalid(let reason): return .malformed(reason)
+        case .bare(let h): (hex, declared) = (h, nil)
+        case .versioned(let v, let h): (hex, declared) = (h, v)
         }
+        let key: [UInt8]
+        switch (secrets.form, declared) {
+        case (.single(nil), _): return .doesNotDecrypt(.noSecret)
+        case (.single, let v?): return .doesNotDecrypt(.envelopeWithoutSecrets(v))
+        case (.single(let k?), nil): key = k
+        case (.versioned(let keys, _), let v?):
+            guard let k = keys.first(where: { $0.version == v }) else { return .doesNotDecrypt(.versionNotInSecrets(v)) }
+            key = k.key
+        case (.versioned(_, let legacy), nil):
+            guard let legacy else { return .doesNotDecrypt(.noLegacySecret) }
+            key = legacy
+        }
+        let version = declared
         guard let bytes = decodeHex(hex) else {
             return .malformed("the encrypted value is not hex (\(hex.count) chars)")
         }

@@ -136,6 +136,28 @@ private func secrets(_ secret: String?, _ list: String? = nil) throws -> BetterA
     }
 }
 
+@Suite struct JWKSNewestRow {
+    @Test func theNewestRowIsTheOneChecked() throws {
+        let v = try JWKSVector(vectorFiles[0])
+        let old: Value = .map(["_id": .string("k1old"), "createdAt": .int(1_700_000_000_000), "privateKey": .string("\"00\"")])
+        let newest: Value = .map(["_id": .string("k2new"), "createdAt": .double(1_767_225_600_000), "privateKey": .secret(Secret(v.bare))])
+        let s = try secrets(v.secret)
+        let checked = try #require(JWKSDecrypt.checkNewest(jwksRows: [newest, old], secrets: s))
+        #expect(checked.id == "k2new")
+        #expect(checked.result == .decrypts(version: nil))
+        #expect(checked.result.facts["outcome"] == .string("decrypts"))
+        let wrong = try #require(JWKSDecrypt.checkNewest(jwksRows: [old, newest], secrets: try secrets("changed")))
+        #expect(wrong.result == .doesNotDecrypt(.wrongSecret(version: nil)))
+        #expect(wrong.result.facts["outcome"] == .string("does-not-decrypt"))
+        // ISO dates (old imports) order too; a row without a privateKey is malformed.
+        let iso: Value = .map(["_id": .string("k3"), "createdAt": .string("2030-01-01T00:00:00Z")])
+        let third = try #require(JWKSDecrypt.checkNewest(jwksRows: [newest, iso], secrets: s))
+        #expect(third.id == "k3")
+        #expect(third.result == .malformed("the newest jwks row has no privateKey"))
+        #expect(JWKSDecrypt.checkNewest(jwksRows: [], secrets: s) == nil)
+    }
+}
+
 @Suite struct JWKSDecryptMalformed {
     static let cases: [(column: String, reason: String)] = [
         ("", "empty"),
