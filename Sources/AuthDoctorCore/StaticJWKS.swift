@@ -68,6 +68,7 @@ public struct StaticJWKS: Sendable, Equatable {
     /// The algorithms Convex's `customJwt` provider accepts.
     public static let supportedAlgorithms = ["RS256", "ES256"]
 
+    /// Which library's format the value is in.
     public let format: Format
     /// How many keys the value holds (array elements, or Convex Auth's `keys`).
     public let keyCount: Int

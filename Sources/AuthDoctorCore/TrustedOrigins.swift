@@ -22,8 +22,10 @@ public struct TrustedOrigin: Sendable, Equatable {
 
     /// The pattern exactly as Better Auth compares it (untrimmed).
     public let pattern: String
+    /// Where the entry comes from.
     public let source: Source
 
+    /// An entry with its source.
     public init(pattern: String, source: Source) {
         self.pattern = pattern
         self.source = source
@@ -276,8 +278,10 @@ public struct ServedOrigin: Sendable, Equatable {
     public let origin: String
     /// The variable it was read from.
     public let variable: String
+    /// What kind of front end serves it.
     public let kind: Kind
 
+    /// A served origin read from `variable`.
     public init(origin: String, variable: String, kind: Kind) {
         self.origin = origin
         self.variable = variable
@@ -344,6 +348,7 @@ public struct SchemeMix: Sendable, Equatable, CustomStringConvertible {
     /// The variables whose URL is https.
     public let https: [String]
 
+    /// A mix of the given variables.
     public init(http: [String], https: [String]) {
         self.http = http
         self.https = https

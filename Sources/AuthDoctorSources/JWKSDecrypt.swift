@@ -22,6 +22,7 @@ public struct BetterAuthSecrets: Sendable, CustomStringConvertible, CustomReflec
     /// `BETTER_AUTH_SECRETS` could not be parsed: Better Auth throws a `BetterAuthError` on every request.
     /// The description names the entry by position, never its value.
     public struct FormatError: Error, Sendable, Equatable, CustomStringConvertible {
+        /// What is wrong and where, with Better Auth's error in parentheses.
         public let description: String
     }
 
