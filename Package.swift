@@ -22,6 +22,7 @@ let package = Package(
         // Export (zip or folder) reading, config and env files.
         .target(name: "AuthDoctorSources", dependencies: [
             "AuthDoctorCore", "CScan", .product(name: "Yams", package: "Yams"),
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
