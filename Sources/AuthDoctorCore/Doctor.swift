@@ -20,8 +20,9 @@ public enum Doctor {
 
         public init(config: Config, rules: RuleSet, failOn: Severity = .error, now: Date = Date(), env: Value = .null,
                     envNotes: [String] = [], passwordVerifier: (@Sendable (String?) -> String)? = nil,
-                    secrets: Set<String> = []) {
+                    secrets: Set<String> = [], cleanedFrom: String? = nil) {
             self.secrets = secrets
+            self.cleanedFrom = cleanedFrom
             self.config = config
             self.rules = rules
             self.failOn = failOn
@@ -40,6 +41,22 @@ public enum Doctor {
         public let personalData: Set<String>
     }
 
+    /// An input that is not an email, even after cleaning a paste (DESIGN §13.1): a usage error, no checklist.
+    public struct NotAnEmail: Error, CustomStringConvertible {
+        public let input: String
+        public var description: String {
+            "\"\(Sanitize.inline(input))\" is not an email address, even after removing what a paste brings along. auth-doctor needs the email the user signs in with (e.g. ada@example.com); Better Auth's own check rejects this one too (sign-in answers 400 INVALID_EMAIL)."
+        }
+    }
+
+    /// The operator's paste, cleaned (quotes, `mailto:`, `Name <addr>`, trailing `,;.`) and validated with Better
+    /// Auth's email rule.
+    public static func cleanEmail(_ input: String) throws(NotAnEmail) -> CleanedEmail {
+        let cleaned = EmailInput.clean(input)
+        guard EmailInput.isValid(cleaned.value) else { throw NotAnEmail(input: input) }
+        return cleaned
+    }
+
     public static func diagnose(email: String, source: DiagnoseDataSource, options: Options) throws -> Outcome {
         let normalized = Email.normalize(email)
         let data = try PersonLookup.lookup(normalizedEmail: normalized, config: options.config, source: source)
@@ -50,9 +67,11 @@ public enum Doctor {
             let account = data.accounts.first { $0["userId"]?.stringValue == userId && $0["providerId"]?.stringValue == "credential" }
             passwordCheck = .string(account.map { verify($0["password"]?.stringValue) } ?? "cannot check: no credential account")
         }
-        let facts = Facts.diagnose(email: email, data: data, source: info, config: options.config, env: options.env,
-                                   now: options.now, passwordCheck: passwordCheck)
-        var pii = Set<String>([email, normalized, email.trimmingCharacters(in: .whitespacesAndNewlines)])
+        let suggestions = data.baUsers.isEmpty ? try source.emailSuggestions(for: normalized) : []
+        let facts = Facts.diagnose(email: email, data: data, source: source.info, config: options.config, env: options.env,
+                                   now: options.now, passwordCheck: passwordCheck, suggestions: suggestions)
+        var pii = Set<String>([email, normalized, email.trimmingCharacters(in: .whitespacesAndNewlines)] + suggestions)
+        if let raw = options.cleanedFrom { pii.insert(raw) }
         for row in data.baUsers + data.appUsers {
             for key in ["name", "email", options.config.emailField, "displayUsername", "username"] {
                 if let s = row[key]?.stringValue, !s.isEmpty { pii.insert(s) }

@@ -103,7 +103,7 @@ public enum EmailInput {
             let candidate: (rank: Int, distance: Int)
             if n == target {
                 candidate = (0, 0)
-            } else if let d = boundedEditDistance(Array(n.unicodeScalars), targetScalars, limit: 2) {
+            } else if let d = Suggest.boundedDistance(Array(n.unicodeScalars), targetScalars, limit: 2) {
                 candidate = (1, d)
             } else if n.contains("@"), n.split(separator: "@", maxSplits: 1).first.map(String.init) == targetLocal {
                 candidate = (2, 0)
@@ -116,32 +116,5 @@ public enum EmailInput {
         return best.sorted { a, b in
             (a.value.rank, a.value.distance, a.key) < (b.value.rank, b.value.distance, b.key)
         }.prefix(max(0, limit)).map(\.key)
-    }
-
-    /// Levenshtein distance when it is at most `limit`, else nil; work bounded by the band of width 2·limit+1.
-    static func boundedEditDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar], limit: Int) -> Int? {
-        if abs(a.count - b.count) > limit { return nil }
-        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
-        let big = limit + 1
-        var prev = [Int](repeating: big, count: b.count + 1)
-        var cur = prev
-        for j in 0...min(b.count, limit) { prev[j] = j }
-        for i in 1...a.count {
-            let lo = max(1, i - limit), hi = min(b.count, i + limit)
-            cur[0] = i <= limit ? i : big
-            if lo > 1 { cur[lo - 1] = big }
-            var rowMin = cur[0]
-            if lo <= hi {
-                for j in lo...hi {
-                    let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                    cur[j] = min(prev[j - 1] + cost, prev[j] + 1, cur[j - 1] + 1, big)
-                    rowMin = min(rowMin, cur[j])
-                }
-            }
-            if hi < b.count { cur[hi + 1] = big }
-            if rowMin > limit { return nil }
-            swap(&prev, &cur)
-        }
-        return prev[b.count] <= limit ? prev[b.count] : nil
     }
 }

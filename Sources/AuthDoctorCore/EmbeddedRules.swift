@@ -300,7 +300,7 @@ passMessage: "{{ ba.user._id }} ({{ size(ba.users) }} match{{ size(ba.users) == 
 message: >-
   No Better Auth user has the email {{ input.normalizedEmail }}
   ({{ searched != null ? "searched " + string(searched) + " users in " + config.component + "/user" : "looked it up with likely case variants; --deep scans the whole user table" }}){{ size(app.users) > 0
-  ? ", but the app table " + app.table + " has a row for it (" + app.users[0]._id + "): the user exists only in the app database" : "" }}.
+  ? ", but the app table " + app.table + " has a row for it (" + app.users[0]._id + "): the user exists only in the app database" : "" }}.{{ size(input.suggestions) > 0 ? " Did you mean " + join(input.suggestions, ", ") + "?" : "" }}
   Sign-in answers 401 "Invalid email or password" and "Forgot password" sends nothing.
 fix: |
   1. Make sure this is the right deployment: {{ source.isProd ? "this is prod" : "dev and prod have separate users; if the user signed up in production, diagnose an export of prod (npx convex export --prod --path prod.zip) with --prod" }}.

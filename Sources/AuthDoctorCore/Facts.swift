@@ -60,6 +60,13 @@ public protocol DiagnoseDataSource {
     var info: SourceInfo { get }
     /// Every secret value the source read (hashes, tokens, keys), for masking wherever data lands.
     var seenSecrets: Set<String> { get }
+    /// Up to 3 stored emails near this one ("did you mean"), asked only when no Better Auth user has it.
+    func emailSuggestions(for normalizedEmail: String) throws -> [String]
+}
+
+extension DiagnoseDataSource {
+    /// A source that cannot afford a whole-table read suggests nothing.
+    public func emailSuggestions(for normalizedEmail: String) throws -> [String] { [] }
 }
 
 extension DiagnoseDataSource {
@@ -179,13 +186,14 @@ public struct Facts: Sendable {
     public init(root: [String: Value]) { self.root = root }
 
     public static func diagnose(email: String, data: PersonData, source: SourceInfo, config: Config,
-                                env: Value = .null, now: Date, passwordCheck: Value = .null) -> Facts {
+                                env: Value = .null, now: Date, passwordCheck: Value = .null, suggestions: [String] = []) -> Facts {
         let normalized = Email.normalize(email)
         let baUsers = data.baUsers.map(SecretFields.protect)
         let appUsers = data.appUsers.map(SecretFields.protect)
         var root = common(source: source, config: config, env: env, now: now)
         root["input"] = .map([
             "email": .string(email), "normalizedEmail": .string(normalized), "passwordCheck": passwordCheck,
+            "suggestions": .list(suggestions.map { .string($0) }),
         ])
         root["ba"] = .map([
             "user": baUsers.first ?? .null, "users": .list(baUsers),

@@ -1,26 +1,36 @@
-/// "Did you mean …?" for names a person typed: subcommands, config keys, rule ids.
+/// "Did you mean …?" for names a person typed: subcommands, config keys, rule ids, stored emails.
 public enum Suggest {
-    /// The Levenshtein distance between two strings (by Unicode characters).
-    public static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
+    /// Levenshtein distance when it is at most `limit`, else nil; work bounded by the band of width 2·limit+1.
+    public static func boundedDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar], limit: Int) -> Int? {
+        if abs(a.count - b.count) > limit { return nil }
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        let big = limit + 1
+        var prev = [Int](repeating: big, count: b.count + 1)
+        var cur = prev
+        for j in 0...min(b.count, limit) { prev[j] = j }
         for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            let lo = max(1, i - limit), hi = min(b.count, i + limit)
+            cur[0] = i <= limit ? i : big
+            if lo > 1 { cur[lo - 1] = big }
+            var rowMin = cur[0]
+            if lo <= hi {
+                for j in lo...hi {
+                    let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                    cur[j] = min(prev[j - 1] + cost, prev[j] + 1, cur[j - 1] + 1, big)
+                    rowMin = min(rowMin, cur[j])
+                }
             }
-            swap(&previous, &current)
+            if hi < b.count { cur[hi + 1] = big }
+            if rowMin > limit { return nil }
+            swap(&prev, &cur)
         }
-        return previous[b.count]
+        return prev[b.count] <= limit ? prev[b.count] : nil
     }
 
     /// The closest candidate within `maxDistance` edits (ignoring case), or nil.
     public static func nearest(_ word: String, in candidates: [String], maxDistance: Int = 2) -> String? {
-        let w = word.lowercased()
-        let scored = candidates.map { ($0, distance(w, $0.lowercased())) }.filter { $0.1 <= maxDistance }
+        let w = Array(word.lowercased().unicodeScalars)
+        let scored = candidates.compactMap { c in boundedDistance(w, Array(c.lowercased().unicodeScalars), limit: maxDistance).map { (c, $0) } }
         return scored.min { ($0.1, $0.0) < ($1.1, $1.0) }?.0
     }
 

@@ -235,6 +235,8 @@ struct Diagnose: ParsableCommand {
 
     func run() throws {
         try checkArguments()
+        let cleaned: CleanedEmail
+        do { cleaned = try Doctor.cleanEmail(email) } catch { throw ValidationError(error.description) }
         try Runner.run(command: "diagnose", output: output) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
@@ -251,16 +253,17 @@ struct Diagnose: ParsableCommand {
             } else {
                 source = try Runner.openExport(export, cfg, prod: prod)
             }
-            let password = checkPassword ? try PasswordInput.read(for: Email.normalize(email)) : nil
+            let password = checkPassword ? try PasswordInput.read(for: Email.normalize(cleaned.value)) : nil
             if let password { secrets.insert(password) }
             secrets.formUnion(envSources.secrets)
             SecretRegistry.shared.add(secrets)
             let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
                                          env: envSources.isEmpty ? .null : envSources.facts, envNotes: envSources.notes,
-                                         passwordVerifier: PasswordCheck.verifier(password), secrets: secrets)
+                                         passwordVerifier: PasswordCheck.verifier(password), secrets: secrets,
+                                         cleanedFrom: cleaned.changed ? email : nil)
             let outcome: Doctor.Outcome
             do {
-                outcome = try Doctor.diagnose(email: email, source: source, options: options)
+                outcome = try Doctor.diagnose(email: cleaned.value, source: source, options: options)
             } catch let e as SourceError {
                 throw DoctorFailure(message: e.message)
             }

@@ -161,6 +161,36 @@ private func oneUserExport(_ name: String, user: [String: Any], appRow: [String:
 }
 
 @Suite(.serialized) struct CLIUsage {
+    @Test(arguments: ["<ada@example.com>", "ada@example.com,", "mailto:ada@example.com", "\"Ada Lovelace\" <Ada@Example.com>", " 'ada@example.com'; "])
+    func aPastedEmailIsCleanedAndSaysSo(_ pasted: String) throws {
+        let r = try runCLI(["diagnose", pasted, "--export", demoExport])
+        #expect(r.exitCode == 0, "\(pasted): the same healthy verdict as ada@example.com")
+        #expect(r.stdout.contains("input: cleaned"))
+        let j = try JSONParser.parse(try runCLI(["diagnose", pasted, "--export", demoExport, "--format", "json"]).stdout)
+        #expect(j["input"]["cleanedFrom"] == .string(pasted))
+        #expect(j["input"]["normalizedEmail"] == .string("ada@example.com"))
+        let clean = try JSONParser.parse(try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--format", "json"]).stdout)
+        #expect(clean["input"]["cleanedFrom"] == .null, "only when cleaning changed it")
+    }
+
+    @Test func aNonEmailIsAUsageErrorWithoutAChecklist() throws {
+        for input in ["+1 555 0100", "Ada Lovelace", "jöhn@example.com", "john@localhost"] {
+            let r = try runCLI(["diagnose", input, "--export", demoExport])
+            #expect(r.exitCode == 64, "\(input)")
+            #expect(r.stdout.isEmpty, "\(input): no checklist")
+            #expect(r.stderr.contains("is not an email address"), "\(input)")
+        }
+    }
+
+    @Test func noUserFoundOffersTheNearestStoredEmails() throws {
+        let r = try runCLI(["diagnose", "adda@example.com", "--export", demoExport])
+        #expect(r.exitCode == 1)
+        #expect(r.stdout.contains("Did you mean ada@example.com?"))
+        let md = try runCLI(["diagnose", "adda@example.com", "--export", demoExport, "--format", "markdown"])
+        #expect(md.stdout.contains("Did you mean a***@example.com?"))
+        #expect(!md.stdout.contains("ada@example.com"))
+    }
+
     @Test func misspellingsAreUsageErrorsWithASuggestion() throws {
         let opt = try runCLI(["diagnose", "ada@example.com", "--exprot", demoExport])
         #expect(opt.exitCode == 64)
@@ -360,8 +390,11 @@ private func oneUserExport(_ name: String, user: [String: Any], appRow: [String:
     @Test func nonASCIIEmailsAreMaskedToo() throws {
         let dir = try oneUserExport("jose", user: ["email": "josé@example.com", "emailVerified": false])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try runCLI(["diagnose", "josé@example.com", "--export", dir.path, "--format", "markdown"])
+        // The stored josé@… is offered as "did you mean" for jose@…, and masked like any email.
+        let plain = try runCLI(["diagnose", "jose@example.com", "--export", dir.path])
+        #expect(plain.stdout.contains("Did you mean josé@example.com?"))
+        let r = try runCLI(["diagnose", "jose@example.com", "--export", dir.path, "--format", "markdown"])
         #expect(!r.stdout.contains("josé"))
-        #expect(r.stdout.contains("j***@example.com"))
+        #expect(r.stdout.contains("Did you mean j***@example.com?"))
     }
 }

@@ -49,7 +49,7 @@ public enum FactTypes {
     static let envSide = StaticType.document(secretNames: .envNames)
 
     public static let roots: [String: StaticType] = [
-        "input": .record(["email": .string, "normalizedEmail": .string, "passwordCheck": .unknown]),
+        "input": .record(["email": .string, "normalizedEmail": .string, "passwordCheck": .unknown, "suggestions": .list(.string)]),
         "source": .record([
             "kind": .string, "location": .string, "deployment": .unknown, "isProd": .bool, "exportFormat": .unknown,
             "malformedLines": .number, "tableRows": .dictionary(.number),
