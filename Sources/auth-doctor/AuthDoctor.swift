@@ -99,13 +99,14 @@ struct DeploymentOptions: ParsableArguments {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw DoctorFailure(message: "\(file): cannot read the admin key file (--admin-key-file).")
             }
-            let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !key.isEmpty else { throw DoctorFailure(message: "\(file): the admin key file is empty.") }
-            return key
+            do { return try DeploymentClient.keyValue(String(decoding: data, as: UTF8.self), from: "\(file) (--admin-key-file)") }
+            catch { throw DoctorFailure(message: error.message) }
         }
         let env = ProcessInfo.processInfo.environment
         for name in ["CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_ADMIN_KEY", "CONVEX_ADMIN_KEY"] {
-            if let k = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !k.isEmpty { return k }
+            if let k = env[name], !k.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                do { return try DeploymentClient.keyValue(k, from: "$\(name)") } catch { throw DoctorFailure(message: error.message) }
+            }
         }
         throw DoctorFailure(message: "no deploy or admin key: set $CONVEX_DEPLOY_KEY (or $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY), or pass --admin-key-file FILE. Keys are never taken on the command line.")
     }

@@ -15,6 +15,7 @@ final class FakeDeployment: @unchecked Sendable {
         let path: String
         let udf: String?
         let componentPath: String?
+        var bodyBytes = 0
     }
 
     let key: String
@@ -29,9 +30,13 @@ final class FakeDeployment: @unchecked Sendable {
         }
     }
     var versionStatus = 200
-    /// Fraction of requests answered with `faultStatus` (or dropped when `faultStatus` is 0); seeded.
+    /// Fraction of requests answered with `faultStatus` (dropped when 0, reset with a TCP RST when -1); seeded.
     var faultRate = 0.0
     var faultStatus = 503
+    /// `Retry-After` sent with fault answers.
+    var retryAfter: String?
+    /// Takes over a connection after its request was read (hostile answers); true when it answered.
+    var takeover: ((Int32, Request) -> Bool)?
     /// Seconds to wait before every answer.
     var delay = 0.0
     /// Older backends' dashboard query took no filters.
@@ -125,25 +130,47 @@ final class FakeDeployment: @unchecked Sendable {
         }
         let body = (try? JSONParser.parse(Data(buffer[headerEnd!...]))) ?? .null
         lock.lock()
-        requests.append(Request(method: method, path: path, udf: body["path"].stringValue, componentPath: body["componentPath"].stringValue))
+        let request = Request(method: method, path: path, udf: body["path"].stringValue, componentPath: body["componentPath"].stringValue,
+                              bodyBytes: buffer.count - headerEnd!)
+        requests.append(request)
         let fault = faultRate > 0 && Double.random(in: 0..<1, using: &rng) < faultRate
         lock.unlock()
         if fault {
             if faultStatus == 0 { return } // drop the connection
-            return respond(conn, faultStatus, .map(["code": .string("Overloaded"), "message": .string("try again")]))
+            if faultStatus == -1 { return FakeDeployment.reset(conn) }
+            return respond(conn, faultStatus, .map(["code": .string("Overloaded"), "message": .string("try again")]),
+                           extra: retryAfter.map { "Retry-After: \($0)\r\n" } ?? "")
         }
+        if let takeover, takeover(conn, request) { return }
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         let (status, answer) = route(method, path, headers["authorization"] ?? "", body)
         respond(conn, status, answer)
     }
 
-    private func respond(_ conn: Int32, _ status: Int, _ value: Value) {
+    private func respond(_ conn: Int32, _ status: Int, _ value: Value, extra: String = "") {
         let text: String
         if case .string(let s) = value { text = s } else { text = JSONWriter.write(value, pretty: false) }
         let payload = Array(text.utf8)
-        let head = "HTTP/1.1 \(status) X\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\nConnection: close\r\n\r\n"
-        let bytes = Array(head.utf8) + payload
-        _ = bytes.withUnsafeBytes { write(conn, $0.baseAddress, $0.count) }
+        let head = "HTTP/1.1 \(status) X\r\nContent-Type: application/json\r\nContent-Length: \(payload.count)\r\n\(extra)Connection: close\r\n\r\n"
+        FakeDeployment.send(conn, Array(head.utf8) + payload)
+    }
+
+    /// Writes all bytes; false once the peer is gone (no SIGPIPE).
+    @discardableResult
+    static func send(_ conn: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(conn, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            offset += n
+        }
+        return true
+    }
+
+    /// Closes with a TCP RST instead of a FIN.
+    static func reset(_ conn: Int32) {
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(conn, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
     }
 
     /// `AdminKey::remove_type_prefix`: `prod:name|secret` → `name|secret`.
