@@ -59,7 +59,7 @@ public enum Doctor {
         case Config.legacyLink: notes.append("app rows are linked by the legacy Better Auth user.userId field (\(how)).")
         default: notes.append("app rows link to Better Auth users through \(options.config.appTable).\(data.linkField) (\(how)).")
         }
-        notes += options.envNotes + replacedNotes(options.rules)
+        notes += info.notes + options.envNotes + replacedNotes(options.rules)
         let report = Report(command: "diagnose", input: (email, normalized), source: info, linkField: data.linkField,
                             appTable: options.config.appTable, component: options.config.component, verdict: verdict,
                             results: results, notes: notes)
