@@ -181,8 +181,10 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
 
     /// `_system/frontend/tableSize`; nil when the deployment cannot say.
     func tableSize(_ table: String, _ componentId: Value) throws(SourceError) -> Int? {
-        guard case .success(let v) = try client.call(endpoint: "/api/query", path: "_system/frontend/tableSize",
-                                                     args: .map(["tableName": .string(table), "componentId": componentId])) else { return nil }
+        // Older backends' tableSize takes no componentId: the root's is left out.
+        var args: [String: Value] = ["tableName": .string(table)]
+        if componentId != .null { args["componentId"] = componentId }
+        guard case .success(let v) = try client.call(endpoint: "/api/query", path: "_system/frontend/tableSize", args: .map(args)) else { return nil }
         return v.number.map { Int($0) } ?? v.stringValue.flatMap { Int($0) }
     }
 

@@ -30,6 +30,11 @@ struct HTTPExchange {
     let deadline: TimeInterval
     let cap: Int
 
+    static let noProxy: String = {
+        let env = ProcessInfo.processInfo.environment
+        return ([env["NO_PROXY"], env["no_proxy"]].compactMap { $0 }.filter { !$0.isEmpty } + ["127.0.0.1", "localhost", "::1"]).joined(separator: ",")
+    }()
+
     private static let initialized: Bool = curl_global_init(3) == CURLE_OK  // CURL_GLOBAL_ALL
 
     /// Collects the answer for the C callbacks.
@@ -58,6 +63,8 @@ struct HTTPExchange {
             _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
             _ = ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
             _ = ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+            // A local backend is never reached through a proxy from the environment (the user's NO_PROXY kept).
+            _ = ccurl_setopt_string(handle, CURLOPT_NOPROXY, HTTPExchange.noProxy)
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, milliseconds)
             _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(milliseconds, 10_000))
             _ = ccurl_setopt_off(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(cap))
