@@ -36,9 +36,10 @@ public final class DeploymentClient: @unchecked Sendable {
             throw SourceError(DeploymentClient.scrub("\(shown): not a deployment URL. Give the URL like https://happy-animal-123.convex.cloud (or http://127.0.0.1:3210 for a self-hosted backend).", hidden))
         }
         // Credentials in the URL are never sent (libcurl would send them as Basic auth) nor printed.
-        for part in [parts.user, parts.password, parts.percentEncodedUser, parts.percentEncodedPassword] {
-            if let part, part.count >= 3 { hidden.append(part) }
-        }
+        // The password wherever it appears; a user name only when it is long enough to be a token (`https://<token>@…`),
+        // so a user `admin` does not mask the word in messages. URLs lose the whole userinfo either way.
+        for part in [parts.password, parts.percentEncodedPassword] { if let part, part.count >= 3 { hidden.append(part) } }
+        for part in [parts.user, parts.percentEncodedUser] { if let part, part.count >= 12 { hidden.append(part) } }
         parts.user = nil
         parts.password = nil
         parts.query = nil

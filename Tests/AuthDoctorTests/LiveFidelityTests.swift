@@ -156,7 +156,14 @@ private func expectSameVerdicts(_ f: FakeDeployment, export: String = demoExport
         let ok = try live(["diagnose", "ada@example.com", "--url", f.url, "--config", cfg])
         #expect(ok.exitCode != 2, "\(ok.stderr)")
         #expect(f.log.filter { $0.path == "/api/function" }.allSatisfy { $0.componentPath == "parent/betterAuth" })
-        let audit = try runCLI(["audit", "--export", dir.path, "--config", cfg])
-        #expect(audit.exitCode != 2, "\(audit.stderr)")
+        let exported = try runCLI(["audit", "--export", dir.path, "--config", cfg, "--format", "json"])
+        let read = try live(["audit", "--url", f.url, "--config", cfg, "--format", "json"])
+        #expect(exported.exitCode != 2 && read.exitCode == exported.exitCode, "\(exported.stderr)\(read.stderr)")
+        #expect(try JSONParser.parse(read.stdout)["population"] == JSONParser.parse(exported.stdout)["population"])
+        // `/` only separates nested component names; table names take none.
+        for bad in ["component: ../betterAuth\n", "component: /betterAuth\n", "component: a//b\n", "appTable: a/b\n", "appTable: ..\n"] {
+            let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--config", try config(bad)])
+            #expect(r.exitCode == 2 && r.stderr.contains("auth-doctor.yaml"), "\(bad): \(r.stderr)")
+        }
     }
 }
