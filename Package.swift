@@ -19,9 +19,11 @@ let package = Package(
         .target(name: "AuthDoctorCore", dependencies: [.product(name: "Yams", package: "Yams")]),
         // memmem/memrchr for the byte-level prefilter; zlib's crc32 for zip checksums.
         .target(name: "CScan", linkerSettings: [.linkedLibrary("z")]),
-        // Export (zip or folder) reading, config and env files.
+        // libcurl for live mode: no redirects, a hard deadline, capped answers (DESIGN §13.8).
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        // Export (zip or folder) reading, config and env files, the live deployment client.
         .target(name: "AuthDoctorSources", dependencies: [
-            "AuthDoctorCore", "CScan", .product(name: "Yams", package: "Yams"),
+            "AuthDoctorCore", "CScan", "CCurl", .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),

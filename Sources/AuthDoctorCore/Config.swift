@@ -92,9 +92,22 @@ extension Config {
                 return s
             }
             switch key {
-            case "appTable": config.appTable = try text()
+            case "appTable":
+                let s = try text()
+                guard !s.contains("/"), !s.contains(".."), !s.hasPrefix("_") else {
+                    throw fail("appTable must be a table name (no '/', '..' or leading '_')", v.mark)
+                }
+                config.appTable = s
             case "emailField": config.emailField = try text()
-            case "component": config.component = try text()
+            case "component":
+                // `a/b` names a nested component: `/` separates component names, nothing else.
+                let s = try text()
+                guard s.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({
+                    $0.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil
+                }) else {
+                    throw fail("component must be a component name, or parent/child for a nested component (letters, digits, _)", v.mark)
+                }
+                config.component = s
             case "syncMutation": config.syncMutation = try text()
             case "adminEmailEnv": config.adminEmailEnv = try text()
             case "adminField": config.adminField = try text()

@@ -100,7 +100,7 @@ public enum Doctor {
         case Config.legacyLink: verboseNotes.append("app rows are linked by the legacy Better Auth user.userId field (\(how)).")
         default: verboseNotes.append("app rows link to Better Auth users through \(options.config.appTable).\(data.linkField) (\(how)).")
         }
-        notes += options.envNotes + replacedNotes(options.rules)
+        notes += info.notes + options.envNotes + replacedNotes(options.rules)
         var report = Report(command: "diagnose", input: Report.Input(email: email, normalizedEmail: normalized, cleanedFrom: options.cleanedFrom),
                             source: info, linkField: data.linkField, appTable: options.config.appTable,
                             component: options.config.component, verdict: verdict, results: results, notes: notes)

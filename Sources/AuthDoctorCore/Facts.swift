@@ -28,6 +28,8 @@ public struct SourceInfo: Sendable {
     /// Where the malformed lines are (`users/documents.jsonl:12`), a few at most.
     public var malformedExamples: [String]
     public var tableRows: [String: Int]
+    /// How the source had to look things up, for the report (a live lookup that scanned, a table too big to read).
+    public var notes: [String] = []
 
     public init(kind: String, location: String, deployment: String? = nil, isProd: Bool = false, exportFormat: String? = nil,
                 malformedLines: Int = 0, malformedExamples: [String] = [], tableRows: [String: Int] = [:]) {

@@ -1,91 +1,169 @@
 import AuthDoctorCore
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
-/// Reads a live Convex deployment over HTTP, read-only: only `GET /version`, system queries through
-/// `/api/query` and component queries through `/api/function`. Never a mutation, action, import, export
-/// request or env write. Retries 429/503 and dropped connections with backoff; maps failures to messages
-/// that say what to do. The key is sent as `Authorization: Convex <key>` and never appears in a message.
+/// Reads a live Convex deployment over HTTP (libcurl, `HTTPExchange`), read-only: only `GET /version`, system
+/// queries through `/api/query` and component queries through `/api/function`. Never a mutation, action,
+/// import, export request or env write. Redirects are never followed; every request has a hard deadline and a
+/// capped answer; broken connections are resent at once with the whole request, 429/503 after a backoff (or a
+/// valid `Retry-After`). The key is sent as `Authorization: Convex <key>`; every message the client makes goes
+/// through `redact`, so neither the key nor URL credentials nor an echoed header reach the user.
 public final class DeploymentClient: @unchecked Sendable {
+    /// The deployment URL without credentials and without a trailing slash.
     public let base: URL
+    let baseString: String
     let key: String
     let timeout: TimeInterval
     let maxAttempts = 4
     let retryBase: Double
-    let session: URLSession
+    /// Strings no message may show: the key, its secret part, URL credentials.
+    let hidden: [String]
     /// Every request sent, as `METHOD /path [udf path]`, for tests and `--verbose`-style accounting.
     public private(set) var log: [String] = []
     let lock = NSLock()
+    /// Answer caps: a page of documents, anything else.
+    public static let pageCap = 64 << 20
+    public static let bodyCap = 16 << 20
 
-    /// `AUTH_DOCTOR_HTTP_TIMEOUT_S` overrides the 30 s request timeout.
+    /// `AUTH_DOCTOR_HTTP_TIMEOUT_S` overrides the 30 s deadline of a request (connect to last byte).
     public init(url: String, key: String,
                 timeout: TimeInterval = Double(ProcessInfo.processInfo.environment["AUTH_DOCTOR_HTTP_TIMEOUT_S"] ?? "") ?? 30) throws(SourceError) {
-        guard let u = URL(string: url.hasSuffix("/") ? String(url.dropLast()) : url), let scheme = u.scheme,
-              ["http", "https"].contains(scheme), u.host != nil else {
-            throw SourceError("\(url): not a deployment URL. Give the URL like https://happy-animal-123.convex.cloud (or http://127.0.0.1:3210 for a self-hosted backend).")
+        let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
+        var hidden = [key]
+        if let bar = key.lastIndex(of: "|"), key.distance(from: bar, to: key.endIndex) > 8 { hidden.append(String(key[key.index(after: bar)...])) }
+        let shown = DeploymentClient.withoutCredentials(trimmed)
+        guard var parts = URLComponents(string: trimmed), let scheme = parts.scheme?.lowercased(), ["http", "https"].contains(scheme),
+              let host = parts.host, !host.isEmpty else {
+            throw SourceError(DeploymentClient.scrub("\(shown): not a deployment URL. Give the URL like https://happy-animal-123.convex.cloud (or http://127.0.0.1:3210 for a self-hosted backend).", hidden))
         }
-        base = u
+        // Credentials in the URL are never sent (libcurl would send them as Basic auth) nor printed.
+        // The password wherever it appears; a user name only when it is long enough to be a token (`https://<token>@…`),
+        // so a user `admin` does not mask the word in messages. URLs lose the whole userinfo either way.
+        for part in [parts.password, parts.percentEncodedPassword] { if let part, part.count >= 3 { hidden.append(part) } }
+        for part in [parts.user, parts.percentEncodedUser] { if let part, part.count >= 12 { hidden.append(part) } }
+        parts.user = nil
+        parts.password = nil
+        parts.query = nil
+        parts.fragment = nil
+        while parts.path.hasSuffix("/") { parts.path.removeLast() }
+        guard let clean = parts.url else {
+            throw SourceError(DeploymentClient.scrub("\(shown): not a deployment URL.", hidden))
+        }
+        // The HTTP-actions site answers `/version` too (the self-hosted site proxy): say so before sending the key there.
+        if host.lowercased().hasSuffix(".convex.site") {
+            let cloud = host.dropLast(".convex.site".count) + ".convex.cloud"
+            throw SourceError("\(clean.absoluteString): a .convex.site URL serves HTTP actions, not the deployment API. Use https://\(cloud).")
+        }
+        if parts.port == 3211 {
+            throw SourceError("\(clean.absoluteString): port 3211 is a self-hosted backend's HTTP-actions (site) port, not its API. Use port 3210.")
+        }
+        base = clean
+        baseString = clean.absoluteString
         self.key = key
+        self.hidden = hidden.sorted { $0.count > $1.count }
         self.timeout = timeout
-        retryBase = Double(ProcessInfo.processInfo.environment["AUTH_DOCTOR_RETRY_BASE_MS"] ?? "") .map { $0 / 1000 } ?? 0.25
-        let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = timeout
-        config.timeoutIntervalForResource = timeout * 2
-        config.httpAdditionalHeaders = ["Convex-Client": "auth-doctor-\(toolVersion)"]
-        session = URLSession(configuration: config)
+        retryBase = Double(ProcessInfo.processInfo.environment["AUTH_DOCTOR_RETRY_BASE_MS"] ?? "").map { $0 / 1000 } ?? 0.25
     }
 
-    final class Box: @unchecked Sendable {
-        var data: Data?
-        var response: HTTPURLResponse?
-        var error: Error?
+    static let echoedCredential = try! NSRegularExpression(pattern: #"(?i)\b(Convex|Bearer|Basic)\s+(?=[^\s"',}\]\\]*\||[A-Za-z0-9._~+/=:|-]{24,})[^\s"',}\]\\]+"#)
+
+    /// The key in a key file or variable: the value of a `NAME=value` line (`CONVEX_DEPLOY_KEY=prod:…`, quotes
+    /// removed) or the first non-comment line, without CR/LF. A value that still holds a control character or
+    /// a space is refused: it would break or forge the header.
+    public static func keyValue(_ text: String, from origin: String) throws(SourceError) -> String {
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard var value = lines.first(where: { !$0.isEmpty && !$0.hasPrefix("#") }) else {
+            throw SourceError("\(origin): the key is empty.")
+        }
+        if value.hasPrefix("export ") { value = value.dropFirst(7).trimmingCharacters(in: .whitespaces) }
+        if let eq = value.firstIndex(of: "="), !value[..<eq].isEmpty,
+           value[..<eq].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) {
+            value = value[value.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        }
+        if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = String(value.dropFirst().dropLast()) }
+        guard !value.isEmpty else { throw SourceError("\(origin): the key is empty.") }
+        // (A `Bearer …` token is kept whole so the caller can say it is a user's token.)
+        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || ($0 == " " && !value.hasPrefix("Bearer ")) }) else {
+            throw SourceError("\(origin): the key holds a space or a control character; put only the key on one line.")
+        }
+        return value
     }
 
-    /// One HTTP exchange with retries.
-    func send(_ method: String, _ path: String, body: Data?, label: String) throws(SourceError) -> (Int, Data) {
-        var attempt = 0
+    /// `scheme://user:pass@host` → `scheme://host`, for messages about a URL that could not be parsed.
+    static func withoutCredentials(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        let authorityEnd = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
+        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<scheme.upperBound]) + rest[rest.index(after: at)...]
+    }
+
+    /// Removes the key, URL credentials and any echoed `Authorization` value from a message.
+    public func redact(_ text: String) -> String { DeploymentClient.scrub(text, hidden) }
+
+    static func scrub(_ text: String, _ hidden: [String]) -> String {
+        var out = text
+        for h in hidden where !h.isEmpty { out = out.replacingOccurrences(of: h, with: "[redacted]") }
+        // An echoed header: `Convex <token>`, `Bearer <token>`, `Basic <token>`.
+        out = echoedCredential.stringByReplacingMatches(in: out, range: NSRange(out.startIndex..., in: out), withTemplate: "$1 [redacted]")
+        return DeploymentClient.withoutCredentialsEverywhere(out)
+    }
+
+    /// Any `scheme://user:pass@` in a message loses its credentials.
+    static func withoutCredentialsEverywhere(_ text: String) -> String {
+        guard text.contains("@"), text.contains("://") else { return text }
+        return text.split(separator: " ", omittingEmptySubsequences: false).map { word in
+            word.contains("://") ? withoutCredentials(String(word)) : String(word)
+        }.joined(separator: " ")
+    }
+
+    /// A failure message, redacted.
+    func failed(_ message: String) -> SourceError { SourceError(redact(message)) }
+
+    /// One HTTP exchange with retries. `cap` bounds the answer's size after inflation.
+    func send(_ method: String, _ path: String, body: Data?, label: String, cap: Int = DeploymentClient.bodyCap) throws(SourceError) -> (Int, Data) {
+        var attempt = 0, timeouts = 0, broken = 0
+        let where_ = "\(baseString)\(path)"
+        var headers = ["Authorization: Convex \(key)", "Convex-Client: auth-doctor-\(toolVersion)"]
+        if body != nil { headers.append("Content-Type: application/json") }
         while true {
             attempt += 1
-            var request = URLRequest(url: base.appendingPathComponent(path))
-            request.httpMethod = method
-            request.setValue("Convex \(key)", forHTTPHeaderField: "Authorization")
-            if let body {
-                request.httpBody = body
-                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            }
             lock.lock()
             log.append("\(method) \(path)\(label.isEmpty ? "" : " \(label)")")
             lock.unlock()
-            let box = Box()
-            let done = DispatchSemaphore(value: 0)
-            session.dataTask(with: request) { data, response, error in
-                box.data = data
-                box.response = response as? HTTPURLResponse
-                box.error = error
-                done.signal()
-            }.resume()
-            done.wait()
-            let where_ = "\(base.absoluteString)\(path)"
-            if let error = box.error as? URLError {
-                let retryable: Set<URLError.Code> = [.networkConnectionLost, .timedOut, .cannotParseResponse, .badServerResponse, .zeroByteResource]
-                if retryable.contains(error.code) && attempt < maxAttempts {
-                    pause(attempt, retryAfter: nil)
+            let exchange = HTTPExchange(method: method, url: where_, headers: headers, body: body, deadline: timeout, cap: cap)
+            switch exchange.perform() {
+            case .failure(.tooLarge(let cap)):
+                throw failed("\(where_): the answer is larger than \(cap >> 20) MiB (after decompression); auth-doctor stops reading there. Is this URL a Convex deployment?")
+            case .failure(.transport(let code, let text)):
+                if HTTPExchange.broken.contains(code) && attempt < maxAttempts {
+                    // A reset or a dropped connection: the whole request again, at once.
+                    broken += 1
                     continue
                 }
-                throw SourceError(DeploymentClient.describe(error, url: where_, host: base.host ?? "", attempts: attempt))
-            } else if let error = box.error {
-                throw SourceError("\(where_): \(error.localizedDescription)")
+                if code == HTTPExchange.timedOut {
+                    timeouts += 1
+                    // One more try: each try has the full deadline, so two are the most a user waits for.
+                    if timeouts < 2 { continue }
+                }
+                throw failed(describe(code: code, text: text, url: where_, attempts: attempt, timeouts: timeouts, broken: broken))
+            case .success(let response):
+                if (300...399).contains(response.status) {
+                    let target = response.redirect ?? response.headers["location"] ?? "an unnamed location"
+                    throw failed("\(where_): the server redirects (HTTP \(response.status)) to \(DeploymentClient.withoutCredentials(target)). auth-doctor never follows redirects, so the key goes nowhere else: give the deployment's own URL with --url.")
+                }
+                if (response.status == 429 || response.status == 503) && attempt < maxAttempts {
+                    pause(attempt, retryAfter: DeploymentClient.retryAfter(response.headers["retry-after"]))
+                    continue
+                }
+                return (response.status, response.body)
             }
-            guard let response = box.response else { throw SourceError("\(where_): no HTTP response.") }
-            let status = response.statusCode
-            if (status == 429 || status == 503) && attempt < maxAttempts {
-                pause(attempt, retryAfter: response.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init))
-                continue
-            }
-            return (status, box.data ?? Data())
         }
+    }
+
+    /// `Retry-After` in seconds when it is a finite number ≥ 0, at most 10; anything else is ignored.
+    static func retryAfter(_ header: String?) -> Double? {
+        guard let header, let seconds = Double(header.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 0 else { return nil }
+        return min(seconds, 10)
     }
 
     func pause(_ attempt: Int, retryAfter: Double?) {
@@ -93,23 +171,22 @@ public final class DeploymentClient: @unchecked Sendable {
         Thread.sleep(forTimeInterval: min(retryAfter ?? backoff, 10))
     }
 
-    static func describe(_ error: URLError, url: String, host: String, attempts: Int) -> String {
-        switch error.code {
-        case .cannotFindHost, .dnsLookupFailed:
+    func describe(code: UInt32, text: String, url: String, attempts: Int, timeouts: Int, broken: Int) -> String {
+        let host = base.host ?? ""
+        switch code {
+        case HTTPExchange.couldNotResolve:
             return "\(url): cannot resolve \(host) (DNS). Check the deployment URL (--url, CONVEX_URL)."
-        case .cannotConnectToHost:
-            return "\(url): connection refused. Is the deployment running? (self-hosted backends listen on port 3210)"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateNotYetValid,
-             .serverCertificateHasUnknownRoot, .clientCertificateRejected:
-            return "\(url): TLS error (\(error.localizedDescription)). Check the URL's scheme and the machine's CA certificates."
-        case .timedOut:
-            return "\(url): timed out \(attempts) time(s). The deployment is slow or unreachable; try again later."
+        case HTTPExchange.couldNotConnect:
+            return "\(url): connection refused (\(text)). Is the deployment running? (self-hosted backends listen on port 3210)"
+        case HTTPExchange.timedOut:
+            return "\(url): timed out \(timeouts) time(s) (a deadline of \(String(format: "%g", timeout)) s per request). The deployment is slow or unreachable; try again later."
+        case HTTPExchange.badEncoding:
+            return "\(url): the answer's compression is broken (\(text)). Is this URL a Convex deployment?"
+        case let c where HTTPExchange.tls.contains(c):
+            return "\(url): TLS error (\(text)). Check the URL's scheme (http:// for a local backend) and the machine's CA certificates."
+        case let c where HTTPExchange.broken.contains(c):
+            return "\(url): the connection broke \(broken + 1) time(s) (\(text)). Check the network or try again later."
         default:
-            // On Linux, libcurl's TLS failures arrive with a generic code and OpenSSL's text.
-            let text = error.localizedDescription
-            if text.contains("SSL") || text.contains("TLS") || text.contains("certificate") {
-                return "\(url): TLS error (\(text)). Check the URL's scheme (http:// for a local backend) and the machine's CA certificates."
-            }
             return "\(url): \(text) (after \(attempts) attempt(s))."
         }
     }
@@ -118,21 +195,25 @@ public final class DeploymentClient: @unchecked Sendable {
     func failure(_ status: Int, _ data: Data, path: String) -> SourceError {
         let body = (try? JSONParser.parse(data)) ?? .null
         let code = body["code"].stringValue ?? ""
-        let where_ = "\(base.absoluteString)\(path)"
+        let where_ = "\(baseString)\(path)"
+        return failed(DeploymentClient.explain(status, code, body, where_, maxAttempts: maxAttempts, path: path))
+    }
+
+    static func explain(_ status: Int, _ code: String, _ body: Value, _ where_: String, maxAttempts: Int, path: String) -> String {
         switch (status, code) {
         case (401, _):
-            return SourceError("\(where_): the key was rejected (401 \(code.isEmpty ? "Unauthorized" : code)). Use a deploy or admin key of this deployment ($CONVEX_DEPLOY_KEY, $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY or --admin-key-file).")
+            return ("\(where_): the key was rejected (401 \(code.isEmpty ? "Unauthorized" : code)). Use a deploy or admin key of this deployment ($CONVEX_DEPLOY_KEY, $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY or --admin-key-file).")
         case (403, "SystemIdentityRequired"):
-            return SourceError("\(where_): 403 SystemIdentityRequired: the key is not an admin key (a user's Bearer JWT?). Use a deploy or admin key.")
+            return ("\(where_): 403 SystemIdentityRequired: the key is not an admin key (a user's Bearer JWT?). Use a deploy or admin key.")
         case (403, _):
-            return SourceError("\(where_): the key is not allowed here (403 \(code.isEmpty ? "Forbidden" : code)). A dev key on a prod URL, or a key of another deployment?")
+            return ("\(where_): the key is not allowed here (403 \(code.isEmpty ? "Forbidden" : code)). A dev key on a prod URL, or a key of another deployment?")
         case (404, _) where path == "/version":
-            return SourceError("\(where_): 404. This does not look like a Convex deployment URL. Give the .convex.cloud URL (not .convex.site), or http://127.0.0.1:3210 for a self-hosted backend.")
+            return ("\(where_): 404. This does not look like a Convex deployment URL. Give the .convex.cloud URL (not .convex.site), or http://127.0.0.1:3210 for a self-hosted backend.")
         case (500...599, _):
-            return SourceError("\(where_): the deployment answered HTTP \(status)\(status == 503 ? " \(maxAttempts) times" : ""). Try again later.")
+            return ("\(where_): the deployment answered HTTP \(status)\(status == 503 ? " \(maxAttempts) times" : ""). Try again later.")
         default:
             let message = body["message"].stringValue.map { ": \($0)" } ?? ""
-            return SourceError("\(where_): HTTP \(status) \(code)\(message)")
+            return ("\(where_): HTTP \(status) \(code)\(message)")
         }
     }
 
@@ -151,11 +232,13 @@ public final class DeploymentClient: @unchecked Sendable {
     public func call(endpoint: String, path: String, args: Value, componentPath: String? = nil) throws(SourceError) -> CallResult {
         var body: [String: Value] = ["path": .string(path), "args": args, "format": .string("json")]
         if let componentPath { body["componentPath"] = .string(componentPath) }
-        let (status, data) = try send("POST", endpoint, body: Data(JSONWriter.write(.map(body), pretty: false).utf8), label: path)
+        let pages = path.hasSuffix("paginatedTableDocuments") || path.hasSuffix("findMany")
+        let (status, data) = try send("POST", endpoint, body: Data(JSONWriter.write(.map(body), pretty: false).utf8), label: path,
+                                      cap: pages ? DeploymentClient.pageCap : DeploymentClient.bodyCap)
         guard status == 200 else { throw failure(status, data, path: endpoint) }
         let value: Value
         do { value = try JSONParser.parse(data) } catch {
-            throw SourceError("\(base.absoluteString)\(endpoint): the answer is not JSON.")
+            throw failed("\(baseString)\(endpoint): the answer is not JSON.")
         }
         if value["status"].stringValue == "success" { return .success(value["value"]) }
         return .failure(value["errorMessage"].stringValue ?? "unknown error")
@@ -166,8 +249,8 @@ public final class DeploymentClient: @unchecked Sendable {
         switch try call(endpoint: "/api/query", path: path, args: args) {
         case .success(let v): return v
         case .failure(let m) where m.contains("Could not find public function for '_system"):
-            throw SourceError("\(base.absoluteString)/api/query: the key cannot call system queries (\(m)). Use a deploy or admin key, not a user token.")
-        case .failure(let m): throw SourceError("\(base.absoluteString)/api/query \(path): \(m)")
+            throw failed("\(baseString)/api/query: the key cannot call system queries (\(m)). Use a deploy or admin key, not a user token.")
+        case .failure(let m): throw failed("\(baseString)/api/query \(path): \(m)")
         }
     }
 }

@@ -130,7 +130,7 @@ public final class ExportAudit {
         self.tables = tables
         self.config = config
         self.sourceInfo = info
-        self.componentPrefix = "_components/\(config.component)/"
+        self.componentPrefix = config.exportPrefix
         self.nowMs = now.timeIntervalSince1970 * 1000
     }
 

@@ -1,5 +1,13 @@
-import Foundation
 import AuthDoctorCore
+import Foundation
+
+extension Config {
+    /// Where the component's tables are in an export: `_components/<name>/` for each name of its path
+    /// (`a/b` → `_components/a/_components/b/`).
+    public var exportPrefix: String {
+        component.split(separator: "/").map { "_components/\($0)/" }.joined()
+    }
+}
 
 /// The two value encodings of `documents.jsonl` (reference: convex-export-and-http.md).
 public enum ExportFormat: String, Sendable {
@@ -110,14 +118,14 @@ public final class ExportSource: DiagnoseDataSource {
         guard !docs.isEmpty else {
             throw SourceError("\(path): an empty export: it holds no <table>/documents.jsonl. Export again with `npx convex export --path backup.zip`.")
         }
-        let prefix = "_components/\(config.component)/"
+        let prefix = config.exportPrefix
         guard archive.paths.contains(where: { $0.hasPrefix(prefix) }) else {
             let components = Set(archive.paths.compactMap { p -> String? in
                 let parts = p.split(separator: "/")
                 return parts.count > 2 && parts[0] == "_components" ? String(parts[1]) : nil
             }).sorted()
             let found = components.isEmpty ? "it has no components at all" : "components in it: \(components.joined(separator: ", "))"
-            throw SourceError("\(path): no _components/\(config.component) in this export (\(found)). Is Better Auth installed as a component under another name? Try `component: NAME` in auth-doctor.yaml (--config).")
+            throw SourceError("\(path): no \(prefix.dropLast()) in this export (\(found)). Is Better Auth installed as a component under another name? Try `component: NAME` in auth-doctor.yaml (--config).")
         }
         for table in ["user", "account", "session"] where !archive.paths.contains("\(prefix)\(table)/documents.jsonl") {
             throw SourceError("\(path): the \(config.component) component has no \(table) table (\(prefix)\(table)/documents.jsonl is missing). The export is incomplete; export again.")
@@ -191,7 +199,7 @@ public final class ExportSource: DiagnoseDataSource {
         return (rows, sample)
     }
 
-    var componentPrefix: String { "_components/\(config.component)/" }
+    var componentPrefix: String { config.exportPrefix }
 
     public func betterAuthUsers(normalizedEmail: String) throws -> [Row] {
         try scan("\(componentPrefix)user/documents.jsonl", key: "\(config.component)/user", needles: [.email(normalizedEmail)]).rows

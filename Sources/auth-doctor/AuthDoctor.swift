@@ -126,23 +126,24 @@ struct DeploymentOptions: ParsableArguments {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw DoctorFailure(message: "\(file): cannot read the admin key file (--admin-key-file).")
             }
-            let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !key.isEmpty else { throw DoctorFailure(message: "\(file): the admin key file is empty.") }
-            return key
+            do { return try DeploymentClient.keyValue(String(decoding: data, as: UTF8.self), from: "\(file) (--admin-key-file)") }
+            catch { throw DoctorFailure(message: error.message) }
         }
         let env = ProcessInfo.processInfo.environment
         for name in ["CONVEX_DEPLOY_KEY", "CONVEX_SELF_HOSTED_ADMIN_KEY", "CONVEX_ADMIN_KEY"] {
-            if let k = env[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !k.isEmpty { return k }
+            if let k = env[name], !k.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                do { return try DeploymentClient.keyValue(k, from: "$\(name)") } catch { throw DoctorFailure(message: error.message) }
+            }
         }
         throw DoctorFailure(message: "no deploy or admin key: set $CONVEX_DEPLOY_KEY (or $CONVEX_SELF_HOSTED_ADMIN_KEY, $CONVEX_ADMIN_KEY), or pass --admin-key-file FILE. Keys are never taken on the command line.")
     }
 
-    func open(_ url: String, config: Config, prod: Bool, deep: Bool) throws -> (DeploymentSource, String) {
+    func open(_ url: String, config: Config, prod: Bool, deep: Bool, email: String? = nil) throws -> (DeploymentSource, String) {
         let key = try key()
         do {
             let client = try DeploymentClient(url: url, key: key)
             let stderrIsTTY = isatty(STDERR_FILENO) == 1
-            let source = try DeploymentSource(client: client, config: config, key: key, prod: prod, deep: deep) { line in
+            let source = try DeploymentSource(client: client, config: config, key: key, prod: prod, deep: deep, email: email) { line in
                 if stderrIsTTY { FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
             }
             return (source, key)
@@ -244,7 +245,7 @@ struct Diagnose: ParsableCommand {
             let source: DiagnoseDataSource
             var secrets = Set<String>()
             if let url = deployment.resolvedURL(exportGiven: export != nil) {
-                let (live, key) = try deployment.open(url, config: cfg, prod: prod, deep: deep)
+                let (live, key) = try deployment.open(url, config: cfg, prod: prod, deep: deep, email: email)
                 secrets.insert(key)
                 if envSources.convex == nil {
                     do { envSources.convex = try live.environment() } catch let e as SourceError { throw DoctorFailure(message: e.message) }

@@ -6,16 +6,7 @@ private let key = "prod:happy-animal-123|eyJ2SEEDEDsecretKEYvalue0123456789"
 private let envFile = repoRoot.appendingPathComponent("Examples/env/convex-prod.env").path
 
 private func fake(_ configure: (FakeDeployment) -> Void = { _ in }) throws -> FakeDeployment {
-    let f = try FakeDeployment(export: demoExport, key: key)
-    // The same Convex env as Examples/env/convex-prod.env, so both sources see one environment.
-    let text = try String(contentsOfFile: envFile, encoding: .utf8)
-    f.env = text.split(separator: "\n").compactMap { line in
-        guard let eq = line.firstIndex(of: "=") else { return nil }
-        return (String(line[..<eq]), String(line[line.index(after: eq)...]))
-    }
-    configure(f)
-    try f.start()
-    return f
+    try FakeDeployment.demo(key: key, configure)
 }
 
 private func live(_ f: FakeDeployment, _ args: [String], key k: String? = key, env extra: [String: String] = [:]) throws -> RunResult {
@@ -52,9 +43,10 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
         }
         let text = try live(f, ["diagnose", "admin@example.com", "--url", f.url])
         #expect(text.stdout.contains("npx convex run --prod users:syncFromAuth"))
+        // No spelling matched and the user table is small: it was read, as an export is.
         let nobody = try live(f, ["diagnose", "nobody@example.com", "--url", f.url])
-        #expect(nobody.stdout.contains("looked it up with likely case variants; --deep scans the whole user table"))
-        #expect(!nobody.stdout.contains("searched 0 users"))
+        let users = f.tables["betterAuth/user"]?.count ?? 0
+        #expect(nobody.stdout.contains("searched \(users) users in betterAuth/user"), "\(nobody.stdout)")
     }
 
     @Test func checkEnvReadsTheConvexSideFromTheDeployment() throws {
@@ -94,8 +86,17 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
             }
         }
         defer { f.stop() }
+        // A small user table is read without asking when no spelling matches.
         let quick = try live(f, ["diagnose", "bob@example.com", "--url", f.url, "--format", "json"])
-        #expect(try JSONParser.parse(quick.stdout)["verdict"]["rule"] == .string("ba.user.exists"))
+        #expect(try JSONParser.parse(quick.stdout)["verdict"]["rule"] == .string("ba.user.email-normalized"), "\(quick.stderr)")
+        // Past 20,000 rows it is not: the report says what --deep would read.
+        f.virtualRows["betterAuth/user"] = 30_000
+        let big = try live(f, ["diagnose", "bob@example.com", "--url", f.url, "--format", "json"])
+        let bigReport = try JSONParser.parse(big.stdout)
+        #expect(bigReport["verdict"]["rule"] == .string("ba.user.exists"), "\(big.stderr)")
+        let total = 30_000 + (f.tables["betterAuth/user"]?.count ?? 0)
+        #expect(bigReport["notes"].listValue?.contains { $0.stringValue?.contains("betterAuth/user has \(total) rows") == true && $0.stringValue?.contains("--deep") == true } == true,
+                "\(bigReport["notes"])")
         let deep = try live(f, ["diagnose", "bob@example.com", "--url", f.url, "--deep", "--format", "json"])
         #expect(try JSONParser.parse(deep.stdout)["verdict"]["rule"] == .string("ba.user.email-normalized"), "\(deep.stderr)")
         #expect(deep.stderr.isEmpty, "no progress line when stderr is not a terminal")
@@ -117,9 +118,9 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
         let before = f.log.count
         _ = try live(f, ["diagnose", "admin@example.com", "--url", f.url])
         let used = f.log.count - before
-        // /version, components:list, 4 email probes, the app rows (a sample page, 4 email variants, the link),
-        // accounts and sessions, the env: a constant, whatever the table sizes.
-        #expect(used <= 16, "\(used) requests: \(f.log.suffix(used).map { "\($0.path) \($0.udf ?? "")" })")
+        // /version, components:list, two table mappings, two schemas, the env, 4 email probes, the app rows (a sample
+        // page, 4 email variants, the link), accounts and sessions: a constant, whatever the table sizes.
+        #expect(used <= 25, "\(used) requests: \(f.log.suffix(used).map { "\($0.path) \($0.udf ?? "")" })")
         let filteredLookups = f.log.suffix(used).filter { $0.udf == "_system/frontend/paginatedTableDocuments" }.count
         #expect(filteredLookups == 6, "a sample page, four email variants, one authId lookup")
     }
@@ -193,7 +194,7 @@ private let writes = ["/api/mutation", "/api/action", "/api/import", "/api/expor
         let slow = try fake { $0.delay = 1.5 }
         defer { slow.stop() }
         let t = try live(slow, ["diagnose", "ada@example.com", "--url", slow.url], env: ["AUTH_DOCTOR_HTTP_TIMEOUT_S": "0.3"])
-        #expect(t.exitCode == 2 && t.stderr.contains("timed out 4 time(s)"), "\(t.stderr)")
+        #expect(t.exitCode == 2 && t.stderr.contains("timed out 2 time(s)"), "\(t.stderr)")
         let keyFile = try tempDir("key").appendingPathComponent("key")
         try Data((key + "\n").utf8).write(to: keyFile)
         let fromFile = try live(f, ["diagnose", "ada@example.com", "--url", f.url, "--admin-key-file", keyFile.path], key: nil)

@@ -1,0 +1,169 @@
+import AuthDoctorCore
+import Foundation
+import Testing
+
+private let key = "prod:happy-animal-123|eyJ2SEEDEDsecretKEYvalue0123456789"
+private let envFile = repoRoot.appendingPathComponent("Examples/env/convex-prod.env").path
+private let emails = ["admin@example.com", "ada@example.com", "bob@example.com", "carol@example.com", "dave@example.com",
+                      "erin@example.com", "nobody@example.com", "Carol@Example.com "]
+
+private func fake(export: String = demoExport, _ configure: (FakeDeployment) -> Void = { _ in }) throws -> FakeDeployment {
+    try FakeDeployment.demo(export: export, key: key, configure)
+}
+
+private func live(_ args: [String]) throws -> RunResult {
+    try runCLI(args, env: ["AUTH_DOCTOR_RETRY_BASE_MS": "5", "CONVEX_DEPLOY_KEY": key, "AUTH_DOCTOR_HTTP_TIMEOUT_S": "5"])
+}
+
+private func config(_ text: String) throws -> String {
+    let file = try tempDir("cfg").appendingPathComponent("auth-doctor.yaml")
+    try Data(text.utf8).write(to: file)
+    return file.path
+}
+
+/// The verdict and every rule's status of one diagnose, over the deployment and over the export.
+private func expectSameVerdicts(_ f: FakeDeployment, export: String = demoExport, extra: [String] = [], _ context: String) throws {
+    for email in emails {
+        let a = try live(["diagnose", email, "--url", f.url, "--format", "json"] + extra)
+        let b = try runCLI(["diagnose", email, "--export", export, "--convex-env", envFile, "--prod", "--format", "json"] + extra)
+        #expect(a.exitCode == b.exitCode, "\(context) \(email): \(a.stderr)")
+        guard a.exitCode != 2 else { continue }
+        let va = try JSONParser.parse(a.stdout), vb = try JSONParser.parse(b.stdout)
+        #expect(va["verdict"]["rule"] == vb["verdict"]["rule"], "\(context) \(email)")
+        let sa = va["results"].listValue?.map { "\($0["rule"].stringValue!)=\($0["status"].stringValue!)" }
+        let sb = vb["results"].listValue?.map { "\($0["rule"].stringValue!)=\($0["status"].stringValue!)" }
+        #expect(sa == sb, "\(context) \(email)")
+    }
+}
+
+/// Live mode against a fake that behaves like the real backend (DESIGN §13.7).
+@Suite(.serialized) struct LiveFidelity {
+    @Test func aMissingTableIsExitTwoAsInAnExport() throws {
+        let f = try fake()
+        defer { f.stop() }
+        let cfg = try config("appTable: members\n")
+        for command in [["diagnose", "ada@example.com"], ["audit"]] {
+            let a = try live(command + ["--url", f.url, "--config", cfg])
+            #expect(a.exitCode == 2 && a.stderr.contains("no app table 'members'") && a.stderr.contains("appTable"), "\(a.stderr)")
+            let b = try runCLI(command + ["--export", demoExport, "--config", cfg])
+            #expect(b.exitCode == 2 && b.stderr.contains("no app table 'members'"), "\(b.stderr)")
+        }
+        // A component without Better Auth's tables, and one that is unmounted.
+        let other = try fake { f in f.tables["betterAuth/user"] = nil }
+        defer { other.stop() }
+        let o = try live(["diagnose", "ada@example.com", "--url", other.url])
+        #expect(o.exitCode == 2 && o.stderr.contains("component has no user table"), "\(o.stderr)")
+        let gone = try fake { $0.unmounted = ["betterAuth"] }
+        defer { gone.stop() }
+        let g = try live(["diagnose", "ada@example.com", "--url", gone.url])
+        #expect(g.exitCode == 2 && g.stderr.contains("unmounted"), "\(g.stderr)")
+        let wrong = try fake { $0.unmounted = ["oldAuth"] }
+        defer { wrong.stop() }
+        let w = try live(["diagnose", "ada@example.com", "--url", wrong.url, "--config", try config("component: auth\n")])
+        #expect(w.exitCode == 2 && w.stderr.contains("components: betterAuth, oldAuth (unmounted)"), "\(w.stderr)")
+    }
+
+    @Test func redactedErrorsAndBetterAuthBefore08FallBackToTheSystemQuery() throws {
+        for (name, configure) in [("redacted", { (f: FakeDeployment) in f.redactErrors = true }),
+                                  ("lib:findMany", { (f: FakeDeployment) in f.legacyBetterAuth = true }),
+                                  ("both", { (f: FakeDeployment) in f.redactErrors = true; f.legacyBetterAuth = true })] {
+            let f = try fake(configure)
+            defer { f.stop() }
+            try expectSameVerdicts(f, name)
+            // Without an adapter: one failed call per run, then the system query.
+            let functionCalls = f.log.filter { $0.path == "/api/function" }.count
+            #expect(name == "redacted" || functionCalls <= emails.count, "\(name): \(functionCalls) calls to /api/function")
+        }
+        // Duplicates of one address: `.unique()` throws; the system query finds both.
+        let dup = try fake { f in
+            var copy = f.tables["betterAuth/user"]!.first { $0["email"] == .string("ada@example.com") }!
+            copy["_id"] = .string("jh7duplicateadaxxxxxxxxxxxxxxxxx")
+            f.tables["betterAuth/user"]!.append(copy)
+            f.redactErrors = true
+        }
+        defer { dup.stop() }
+        let d = try live(["diagnose", "ada@example.com", "--url", dup.url, "--format", "json"])
+        let users = try JSONParser.parse(d.stdout)["results"].listValue?.first { $0["rule"] == .string("ba.user.exists") }
+        #expect(users?["message"].stringValue?.contains("2 matches") == true, "\(d.stdout)\(d.stderr)")
+    }
+
+    @Test func theEmailIsLookedUpAsTyped() throws {
+        // A big user table (no scan without --deep) holding the address exactly as the user types it.
+        let f = try fake { f in
+            var copy = f.tables["betterAuth/user"]!.first { $0["email"] == .string("ada@example.com") }!
+            copy["_id"] = .string("jh7johndoexxxxxxxxxxxxxxxxxxxxxx")
+            copy["email"] = .string("John.Doe@Example.COM")
+            f.tables["betterAuth/user"]!.append(copy)
+            f.virtualRows["betterAuth/user"] = 30_000
+        }
+        defer { f.stop() }
+        let r = try live(["diagnose", "John.Doe@Example.COM", "--url", f.url, "--format", "json"])
+        let exists = try JSONParser.parse(r.stdout)["results"].listValue?.first { $0["rule"] == .string("ba.user.exists") }
+        #expect(exists?["status"] == .string("pass"), "\(r.stdout)\(r.stderr)")
+        #expect(f.documentsRead < 1_000, "no scan of the 30,000 rows: \(f.documentsRead)")
+    }
+
+    @Test func aMillionAppRowsCostAtMost200DocumentsIn25Requests() throws {
+        let f = try fake { $0.virtualRows["users"] = 1_000_000 }
+        defer { f.stop() }
+        for email in ["admin@example.com", "ada@example.com", "carol@example.com"] {
+            let (before, requests) = (f.documentsRead, f.log.count)
+            let a = try live(["diagnose", email, "--url", f.url, "--format", "json"])
+            let read = f.documentsRead - before, used = f.log.count - requests
+            #expect(read <= 200, "\(email): \(read) documents read on the server")
+            #expect(used <= 25, "\(email): \(used) requests")
+            let b = try runCLI(["diagnose", email, "--export", demoExport, "--convex-env", envFile, "--prod", "--format", "json"])
+            #expect(try JSONParser.parse(a.stdout)["verdict"]["rule"] == JSONParser.parse(b.stdout)["verdict"]["rule"], "\(email): \(a.stderr)")
+        }
+        #expect(f.log.allSatisfy { $0.method == "GET" && $0.path == "/version" || $0.path == "/api/query" || $0.path == "/api/function" }, "read-only routes only")
+        // Without the indexes the lookups scan on the server, and the report says so.
+        let plain = try fake { $0.schemas[""] = ["users": [:]] }
+        defer { plain.stop() }
+        let p = try live(["diagnose", "ada@example.com", "--url", plain.url, "--format", "json"])
+        let notes = try JSONParser.parse(p.stdout)["notes"].listValue?.compactMap(\.stringValue) ?? []
+        #expect(notes.contains { $0.contains("users.email has no index") && $0.contains("scanned") }, "\(notes)")
+    }
+
+    @Test func endlessPaginationIsExitTwo() throws {
+        for (mode, message) in [(1, "the same page cursor twice"), (2, "more than the table's size explains")] {
+            let f = try fake { $0.endlessPages = mode }
+            defer { f.stop() }
+            let start = Date()
+            let d = try live(["diagnose", "nobody@example.com", "--url", f.url])
+            #expect(d.exitCode == 2 && d.stderr.contains(message), "\(mode): \(d.stderr)")
+            let a = try live(["audit", "--url", f.url])
+            #expect(a.exitCode == 2 && a.stderr.contains("pagination does not end"), "\(mode): \(a.stderr)")
+            #expect(Date().timeIntervalSince(start) < 10)
+            #expect(f.log.count < 100, "\(f.log.count) requests")
+        }
+    }
+
+    @Test func aNestedComponentIsAddressedByItsPath() throws {
+        // The demo export with Better Auth mounted inside another component: `_components/parent/_components/betterAuth/`.
+        let dir = try tempDir("nested")
+        let unzip = Process()
+        unzip.executableURL = URL(fileURLWithPath: "/usr/bin/unzip")
+        unzip.arguments = ["-q", demoExport, "-d", dir.path]
+        try unzip.run()
+        unzip.waitUntilExit()
+        let parent = dir.appendingPathComponent("_components/parent/_components")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: dir.appendingPathComponent("_components/betterAuth"), to: parent.appendingPathComponent("betterAuth"))
+        let f = try fake(export: dir.path)
+        defer { f.stop() }
+        let cfg = try config("component: parent/betterAuth\n")
+        try expectSameVerdicts(f, export: dir.path, extra: ["--config", cfg], "nested")
+        let ok = try live(["diagnose", "ada@example.com", "--url", f.url, "--config", cfg])
+        #expect(ok.exitCode != 2, "\(ok.stderr)")
+        #expect(f.log.filter { $0.path == "/api/function" }.allSatisfy { $0.componentPath == "parent/betterAuth" })
+        let exported = try runCLI(["audit", "--export", dir.path, "--config", cfg, "--format", "json"])
+        let read = try live(["audit", "--url", f.url, "--config", cfg, "--format", "json"])
+        #expect(exported.exitCode != 2 && read.exitCode == exported.exitCode, "\(exported.stderr)\(read.stderr)")
+        #expect(try JSONParser.parse(read.stdout)["population"] == JSONParser.parse(exported.stdout)["population"])
+        // `/` only separates nested component names; table names take none.
+        for bad in ["component: ../betterAuth\n", "component: /betterAuth\n", "component: a//b\n", "appTable: a/b\n", "appTable: ..\n"] {
+            let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--config", try config(bad)])
+            #expect(r.exitCode == 2 && r.stderr.contains("auth-doctor.yaml"), "\(bad): \(r.stderr)")
+        }
+    }
+}
