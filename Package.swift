@@ -37,6 +37,7 @@ let package = Package(
         ]),
         // The benchmark's inflate floor (Benchmarks/run.py): the same zip library, inflating and discarding.
         .executableTarget(name: "inflate-floor", dependencies: ["AuthDoctorSources"], path: "Benchmarks/InflateFloor"),
+        .executableTarget(name: "rule-eval", dependencies: ["AuthDoctorCore"], path: "Benchmarks/RuleEval"),
         .testTarget(name: "AuthDoctorTests", dependencies: [
             "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "auth-doctor",
         ]),

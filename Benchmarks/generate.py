@@ -17,7 +17,8 @@ next to the zip as <name>.expected.json):
   every 2500th user  has a bcrypt hash                          -> ba.account.password-format
   every 5000th user  has sessions in seconds                    -> data.timestamps (one per session row)
   every 4000th user  has an extra account for a missing user    -> ba.account.orphan
-  every 3000th user  has an extra app row pointing nowhere      -> app.user.link / app.user.orphan
+  every 3000th user  has an extra app row pointing nowhere      -> app.user.orphan
+  every 3000th user  (offset 1499) has an app row naming an old id -> app.user.link
 The user in the middle, user<N/2+1>@example.com, is healthy: the benchmark diagnoses it.
 """
 import argparse
@@ -118,12 +119,16 @@ def generate(users: int, fmt: str, out: str) -> dict:
             expected["app.user.exists"] += 1
         else:
             count = f'"{i % 50}"' if legacy else str(i % 50)
-            parts["users"].append(f'{{"_creationTime":{ms(created + 10.5)},"_id":"{pid.next()}","authId":"{u}","email":"{email}",'
+            link = u
+            if i % 3000 == 1499:
+                # The Better Auth user was re-created: the app row still names the old id.
+                link = uid.next()
+                expected["app.user.link"] += 1
+            parts["users"].append(f'{{"_creationTime":{ms(created + 10.5)},"_id":"{pid.next()}","authId":"{link}","email":"{email}",'
                                   f'"isAdmin":{"true" if i == 0 else "false"},"loginCount":{count},"name":"User {i}","subscriptionStatus":"{"active" if i % 7 else "past_due"}"}}')
         if i % 3000 == 2999:
             parts["users"].append(f'{{"_creationTime":{ms(created + 11.5)},"_id":"{pid.next()}","authId":"{uid.next()}","email":"ghost{i}@example.com",'
                                   f'"isAdmin":false,"loginCount":{zero},"name":"Ghost {i}","subscriptionStatus":"active"}}')
-            expected["app.user.link"] += 1
             expected["app.user.orphan"] += 1
     uniform = '"uniform"\n'
     shapes = {

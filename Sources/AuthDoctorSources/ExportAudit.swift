@@ -95,12 +95,17 @@ public final class ExportAudit {
         public var listRule: String?
         public var failOn = Severity.error
         public var now = Date()
+        /// Keep, per rule, the ids of the Better Auth users each finding belongs to (for the tests that compare
+        /// audit with diagnose user by user). Off by default: it costs memory at a million users.
+        public var trackUsers = false
 
-        public init(examples: Int = 10, listRule: String? = nil, failOn: Severity = .error, now: Date = Date()) {
+        public init(examples: Int = 10, listRule: String? = nil, failOn: Severity = .error, now: Date = Date(),
+                    trackUsers: Bool = false) {
             self.examples = examples
             self.listRule = listRule
             self.failOn = failOn
             self.now = now
+            self.trackUsers = trackUsers
         }
     }
 
@@ -108,6 +113,8 @@ public final class ExportAudit {
         public let report: Report
         /// The ids affected by `listRule`, in table order.
         public let listed: [String]
+        /// With `trackUsers`: per rule, the ids of the Better Auth users its findings belong to.
+        public var affectedUsers: [String: Set<String>] = [:]
     }
 
     /// The rules `audit` reports on, in order, with what each counts. `ba.account.orphan` and `app.user.orphan`
@@ -247,9 +254,10 @@ public final class ExportAudit {
             return (exact, fnv(norm), norm == s)
         }
         var lo = 0, hi = n
-        // Unescaped JSON string bytes can hold no control characters: spaces are the only whitespace.
-        while lo < hi && p[lo] == 0x20 { lo += 1 }
-        while hi > lo && p[hi - 1] == 0x20 { hi -= 1 }
+        // The whitespace Email.normalize trims, in ASCII: a decoded escape (`\t`, `\n`) is whitespace too.
+        @inline(__always) func space(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        while lo < hi && space(p[lo]) { lo += 1 }
+        while hi > lo && space(p[hi - 1]) { hi -= 1 }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         var changed = lo != 0 || hi != n
         for i in lo..<hi {
@@ -403,6 +411,7 @@ public final class ExportAudit {
         for i in 0..<nUsers where (foldedCount[users.folded[i]] ?? 0) > 1 {
             inGroups += 1
             found.list("ba.user.unique", users.ids[i])
+            if options.trackUsers { found.owners["ba.user.unique", default: []].insert(Int32(i)) }
             if reported.insert(users.folded[i]).inserted {
                 if (exactCount[users.exact[i]] ?? 0) > 1 { exactGroups += 1 } else { caseGroups += 1 }
                 found.count("ba.user.unique", example: Email.normalize(users.emails[i]))
@@ -446,29 +455,40 @@ public final class ExportAudit {
         // A user's app rows, as diagnose finds them: rows with the user's email, plus rows linked to the user
         // under another email.
         var emailRows = KeyMap(capacity: app.idHash.count)
+        var firstRowByEmail = KeyMap(capacity: app.idHash.count)
         var linkedRows = [Int32](repeating: 0, count: nUsers)
+        var linked = [Bool](repeating: false, count: nUsers)
         for r in 0..<app.idHash.count {
             let byEmail = app.folded[r] == 0 ? nil : foldedFirst[app.folded[r]]
             var byLink: Int32?
-            var linkBroken = false
             switch linkField {
             case "email":
                 byLink = byEmail
             case Config.legacyLink:
                 byLink = legacyOwner[app.idHash[r]]
-                linkBroken = byEmail != nil && byLink != byEmail
             default:
                 let target = linkColumn?[r] ?? 0
                 byLink = target == 0 ? nil : userIndex[target]
-                // Broken: the link names no Better Auth user, or not the one with the row's email.
-                linkBroken = (target != 0 && byLink == nil) || (byEmail != nil && byLink != byEmail)
             }
-            if linkBroken { found.addRow("app.user.link", id: app.ids[r]) }
+            if let owner = byLink { linked[Int(owner)] = true }
             if byLink == nil && byEmail == nil { found.addRow("app.user.orphan", id: app.ids[r]) }
-            if app.folded[r] != 0 { emailRows.increment(app.folded[r]) }
+            if app.folded[r] != 0 {
+                emailRows.increment(app.folded[r])
+                firstRowByEmail.insertIfAbsent(app.folded[r], Int32(r))
+            }
             if let owner = byLink, users.folded[Int(owner)] != app.folded[r] { linkedRows[Int(owner)] += 1 }
         }
         let appCount = (0..<nUsers).map { linkedRows[$0] + (emailRows[users.folded[$0]] ?? 0) }
+        // app.user.link, as diagnose sees a user: it has app rows, and none of them points at it (the row with its
+        // email names another id, or none).
+        // Diagnose looks at one user per email: the exact match first, then the first in the table.
+        var primary = KeyMap(capacity: nUsers)
+        for i in 0..<nUsers where users.normalized[i] && users.folded[i] != 0 { primary.insertIfAbsent(users.folded[i], Int32(i)) }
+        for i in 0..<nUsers where users.folded[i] != 0 { primary.insertIfAbsent(users.folded[i], Int32(i)) }
+        for i in 0..<nUsers where appCount[i] > 0 && !linked[i] && primary[users.folded[i]] == Int32(i) {
+            let row = firstRowByEmail[users.folded[i]].map { app.ids[Int($0)] }
+            found.add("app.user.link", user: i, id: row)
+        }
         for i in 0..<nUsers where appCount[i] == 0 { found.add("app.user.exists", user: i) }
         for i in 0..<nUsers where appCount[i] > 1 { found.add("app.user.unique", user: i) }
 
@@ -481,9 +501,13 @@ public final class ExportAudit {
         found.details["ba.session.state"] = ["active": active, "expired": sessions.userHash.count - active]
 
         // Timestamps of every Better Auth row.
-        for i in 0..<nUsers where !users.timestampsOK[i] { found.addRow("data.timestamps", id: users.ids[i]) }
-        for j in 0..<accounts.timestampsOK.count where !accounts.timestampsOK[j] { found.addRow("data.timestamps", id: accounts.ids[j]) }
-        for k in 0..<sessions.timestampsOK.count where !sessions.timestampsOK[k] { found.addRow("data.timestamps", id: sessions.ids[k]) }
+        for i in 0..<nUsers where !users.timestampsOK[i] { found.addRow("data.timestamps", id: users.ids[i], owner: Int32(i)) }
+        for j in 0..<accounts.timestampsOK.count where !accounts.timestampsOK[j] {
+            found.addRow("data.timestamps", id: accounts.ids[j], owner: userIndex[accounts.userHash[j]])
+        }
+        for k in 0..<sessions.timestampsOK.count where !sessions.timestampsOK[k] {
+            found.addRow("data.timestamps", id: sessions.ids[k], owner: userIndex[sessions.userHash[k]])
+        }
 
         var info = sourceInfo()
         info.tableRows = [:]
@@ -510,7 +534,9 @@ public final class ExportAudit {
         let findings = found.build(requireEmailVerification: config.requireEmailVerification)
         let report = Report.audit(source: info, population: population, findings: findings, linkField: linkField,
                                   appTable: config.appTable, component: config.component, notes: notes)
-        return Result(report: report, listed: options.listRule.flatMap { found.listed[$0] } ?? [])
+        var result = Result(report: report, listed: options.listRule.flatMap { found.listed[$0] } ?? [])
+        if options.trackUsers { result.affectedUsers = found.owners.mapValues { Set($0.map { users.ids[Int($0)] }) } }
+        return result
     }
 
     func detectLink(app: AppRows, users: Users) -> String {
@@ -532,6 +558,8 @@ public final class ExportAudit {
         var examples: [String: [String]] = [:]
         var listed: [String: [String]] = [:]
         var details: [String: [String: Int]] = [:]
+        /// With `trackUsers`: per rule, the indexes of the users the findings belong to.
+        var owners: [String: Set<Int32>] = [:]
 
         init(options: Options, rules: RuleSet, users: Users) {
             self.options = options
@@ -556,12 +584,14 @@ public final class ExportAudit {
             let users = self.users
             count(rule, example: users.emails[i])
             list(rule, id ?? users.ids[i])
+            if options.trackUsers { owners[rule, default: []].insert(Int32(i)) }
         }
 
-        /// A row-centric finding: examples and list are row ids.
-        mutating func addRow(_ rule: String, id: String) {
+        /// A row-centric finding: examples and list are row ids; `owner` is the user the row belongs to, if any.
+        mutating func addRow(_ rule: String, id: String, owner: Int32? = nil) {
             count(rule, example: id)
             list(rule, id)
+            if options.trackUsers, let owner { owners[rule, default: []].insert(owner) }
         }
 
         static let what: [String: String] = [
@@ -573,7 +603,7 @@ public final class ExportAudit {
             "ba.user.email-verified": "Better Auth users whose email is not verified",
             "ba.user.banned": "Better Auth users banned now",
             "app.user.exists": "Better Auth users with no app row (\"User not found\" after sign-in)",
-            "app.user.link": "app rows whose link points at no Better Auth user, or not at the one with their email",
+            "app.user.link": "Better Auth users whose app row (found by email) does not point at them",
             "app.user.unique": "Better Auth users with more than one app row",
             "app.user.orphan": "app rows that belong to no Better Auth user at all",
             "ba.session.state": "sessions of Better Auth users that do not exist",

@@ -145,13 +145,19 @@ public struct FieldScanner {
                     let quote = w ^ 0x2222_2222_2222_2222, slash = w ^ 0x5C5C_5C5C_5C5C_5C5C
                     let lows: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
                     let special = ((quote &- lows) & ~quote) | ((slash &- lows) & ~slash) | ((w &- 0x2020_2020_2020_2020) & ~w)
-                    if special & highs != 0 { break }
+                    // Non-ASCII bytes leave the fast path too: they must be valid UTF-8 (RFC 8259).
+                    if (special | w) & highs != 0 { break }
                     i += 8
                 }
                 guard i < n else { break }
                 let c = b[i]
                 if c == UInt8(ascii: "\"") { let end = i; i += 1; return (end, escaped) }
                 if c < 0x20 { return nil }
+                if c >= 0x80 {
+                    guard let len = utf8Sequence(i) else { return nil }
+                    i += len
+                    continue
+                }
                 if c == UInt8(ascii: "\\") {
                     escaped = true
                     guard i + 1 < n else { return nil }
@@ -176,6 +182,26 @@ public struct FieldScanner {
                 i += 1
             }
             return nil
+        }
+
+        /// The length of the valid UTF-8 sequence starting at `at` (a lead byte), or nil: no overlong forms, no
+        /// surrogates, nothing above U+10FFFF.
+        func utf8Sequence(_ at: Int) -> Int? {
+            let c = b[at]
+            let len: Int, lo: UInt8, hi: UInt8
+            switch c {
+            case 0xC2...0xDF: len = 2; lo = 0x80; hi = 0xBF
+            case 0xE0: len = 3; lo = 0xA0; hi = 0xBF
+            case 0xE1...0xEC, 0xEE, 0xEF: len = 3; lo = 0x80; hi = 0xBF
+            case 0xED: len = 3; lo = 0x80; hi = 0x9F
+            case 0xF0: len = 4; lo = 0x90; hi = 0xBF
+            case 0xF1...0xF3: len = 4; lo = 0x80; hi = 0xBF
+            case 0xF4: len = 4; lo = 0x80; hi = 0x8F
+            default: return nil
+            }
+            guard at + len <= n, b[at + 1] >= lo, b[at + 1] <= hi else { return nil }
+            for k in 2..<max(len, 2) where b[at + k] < 0x80 || b[at + k] > 0xBF { return nil }
+            return len
         }
 
         /// The value of four hex digits at `at`, or nil.

@@ -124,13 +124,27 @@ public final class LineScanner {
         self.path = path
         self.needles = needles.map { n in
             switch n {
-            case .email(let s): return Array(s.lowercased().utf8)
+            case .email(let s): return LineScanner.emailNeedle(s)
             case .exact(let s): return Array(s.utf8)
             }
         }
         self.caseInsensitive = needles.map { if case .email = $0 { return true } else { return false } }
         self.sampleLines = sampleLines
         self.onRow = onRow
+    }
+
+    /// The bytes an email's lines must contain. The ASCII case-insensitive compare cannot fold `É` to `é`: an
+    /// email with non-ASCII letters is looked for by its longest ASCII run (`@example.com`), and the real parse
+    /// decides.
+    static func emailNeedle(_ email: String) -> [UInt8] {
+        let bytes = Array(email.lowercased().utf8)
+        guard bytes.contains(where: { $0 >= 0x80 }) else { return bytes }
+        var best: ArraySlice<UInt8> = [], start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] >= 0x80 {
+            if i - start > best.count { best = bytes[start..<i] }
+            start = i + 1
+        }
+        return best.isEmpty ? Array("@".utf8) : Array(best)
     }
 
     public func feed(_ data: Data) {

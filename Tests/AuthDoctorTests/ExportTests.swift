@@ -115,7 +115,10 @@ private func scan(_ text: String, needles: [Needle], chunk: Int, sample: Int = 0
         let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--format", "json"])
         #expect(r.stdout.contains(#""exportFormat": "legacy""#))
         #expect(r.exitCode == 1) // no credential account
-        #expect(r.stdout.contains(#""rule": "ba.account.credential""#))
+        let v = try JSONParser.parse(r.stdout)
+        #expect(v["verdict"]["rule"] == .string("ba.account.credential"), "the verdict, not just any result row")
+        #expect(v["results"].listValue?.first { $0["rule"] == .string("app.user.exists") }?["status"] == .string("pass"),
+                "the legacy app row (with an int64-looking string field) was read")
     }
 
     @Test func theDeploymentComesFromTheSnapshotFileName() {

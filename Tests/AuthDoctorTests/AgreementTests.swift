@@ -1,0 +1,76 @@
+import AuthDoctorCore
+@testable import AuthDoctorSources
+import Foundation
+import Testing
+
+/// DESIGN §13.6: audit and diagnose agree on every user of every fixture, user by user (by id).
+@Suite struct Agreement {
+    /// Rules that both engines report per user. `ba.session.state` counts sessions of missing users (they belong to
+    /// no user), the orphans exist only in audit, and input/env/password-check rules only in diagnose.
+    static let compared: Set<String> = [
+        "ba.user.exists", "ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format",
+        "ba.user.email-verified", "ba.user.banned", "app.user.exists", "app.user.link", "app.user.unique", "data.timestamps",
+    ]
+
+    static let fixtureFiles: [String] = {
+        let dir = repoRoot.appendingPathComponent("rules/fixtures")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted()
+    }()
+
+    @Test(arguments: fixtureFiles)
+    func auditAgreesWithDiagnoseOnEveryUserOfEveryCase(_ file: String) throws {
+        let path = repoRoot.appendingPathComponent("rules/fixtures/\(file)").path
+        let fixture = try RuleFixture.load(yaml: try String(contentsOfFile: path, encoding: .utf8), file: path)
+        let rules = try RuleSet.builtIn()
+        for c in fixture.cases where c.email != nil {
+            let dir = try tempDir("agree")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try RuleFixture.materialize(c, in: dir)
+            let audit = try ExportAudit.run(source: try ExportSource(path: dir.path, config: c.config, isProd: false), rules: rules,
+                                            options: .init(examples: 1000, now: c.now, trackUsers: true))
+            let userLines = (c.tables["\(c.config.component)/user"] ?? "").split(separator: "\n")
+            for line in userLines {
+                guard case .map(let u)? = try? JSONParser.parse(Data(line.utf8)), let uid = u["_id"]?.stringValue else { continue }
+                // A user whose email is not text can be reached by no lookup: nothing to diagnose.
+                guard let stored = u["email"]?.stringValue else { continue }
+                let email = Email.normalize(stored)
+                guard !email.isEmpty else { continue }
+                let d = try Doctor.diagnose(email: email, source: try ExportSource(path: dir.path, config: c.config, isProd: false),
+                                            options: .init(config: c.config, rules: rules, now: c.now))
+                for r in d.report.results where r.status == .error && !r.rule.hasPrefix("env.") {
+                    Issue.record("\(file) '\(c.name)': \(r.rule) could not check \(uid): \(r.message)")
+                }
+                // Diagnose looks at one user per email; the others of a duplicate group are its evidence.
+                guard d.report.results.first(where: { $0.rule == "ba.user.exists" })?.evidence["userId"] == .string(uid) else { continue }
+                for r in d.report.results where Agreement.compared.contains(r.rule) && (r.status == .pass || r.status == .fail || r.status == .warn) {
+                    guard r.rule != "ba.user.exists" else { continue }
+                    let inAudit = audit.affectedUsers[r.rule]?.contains(uid) ?? false
+                    let failed = r.status != .pass
+                    #expect(inAudit == failed, "\(file) '\(c.name)': user \(uid) \(r.rule): diagnose \(r.status.rawValue), audit \(inAudit ? "counts it" : "does not")")
+                }
+            }
+        }
+    }
+
+    /// An email with bytes that are not UTF-8 is a malformed line for both engines (RFC 8259), never a lossy decode
+    /// that one engine finds and the other does not.
+    @Test func invalidUTF8IsMalformedForBoth() throws {
+        let dir = try tempDir("utf8")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeExport(["_components/betterAuth/user": "", "_components/betterAuth/account": "", "_components/betterAuth/session": "",
+                         "users": #"{"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}"# + "\n"], in: dir)
+        var line = Data(#"{"_id":"u_ada","email":"ada"#.utf8)
+        line.append(0xFF)
+        line.append(contentsOf: Data(#"@example.com","emailVerified":true,"createdAt":1763900000000.0,"updatedAt":1763900000000.0}"#.utf8) + Data([0x0A]))
+        try line.write(to: dir.appendingPathComponent("_components/betterAuth/user/documents.jsonl"))
+        let rules = try RuleSet.builtIn()
+        let audit = try ExportAudit.run(source: try ExportSource(path: dir.path, config: Config(), isProd: false), rules: rules,
+                                        options: .init(now: RuleFixture.defaultNow))
+        #expect(audit.report.population?["baUsers"] == 0)
+        #expect(audit.report.source.malformedLines == 1)
+        let d = try Doctor.diagnose(email: "ada@example.com", source: try ExportSource(path: dir.path, config: Config(), isProd: false),
+                                    options: .init(config: Config(), rules: rules, now: RuleFixture.defaultNow))
+        #expect(d.report.verdict.rule == "ba.user.exists")
+        #expect(!d.report.results.contains { $0.status == .error })
+    }
+}
