@@ -26,6 +26,11 @@ fix: |
     {{ cli.run }} {{ config.syncMutation }} '{"{{ app.linkField == "email" || app.linkField == "betterAuth.userId" ? "authId" : app.linkField }}":"{{ coalesce(ba.user._id, "<betterAuth user _id>") }}","email":"{{ input.normalizedEmail }}"}'
   Then export onCreate from authComponent.triggersApi() for new users.
   Never `npx convex import --replace-all` a zip without _components/{{ config.component }}/: it deletes all Better Auth data.
+audit:
+  what: >-
+    Better Auth users with no app row ("User not found" after sign-in)
+  fix: >-
+    Backfill the app rows with the app's sync mutation (or a migration) for each id of `auth-doctor audit --list app.user.exists`, and make sure the onCreate trigger is exported.
 docs: "docs/facts.md#how-apps-link-their-users-table"
 """#),
         ("app.user.link.yaml", #"""
@@ -62,6 +67,30 @@ message: >-
   The app finds no profile for the signed-in user ("User not found").
 fix: |
   {{ app.linkField == "betterAuth.userId" ? "Point the Better Auth user at the app row:\n    " + cli.run + " --component " + config.component + " adapter:updateOne '{\"input\":{\"model\":\"user\",\"where\":[{\"field\":\"_id\",\"value\":\"" + ba.user._id + "\"}],\"update\":{\"userId\":\"" + app.user._id + "\"}}}'" : "Set " + app.linkField + " of app row " + app.user._id + " to \"" + ba.user._id + "\" (dashboard: Data > " + app.table + "), or rerun the app's sync:\n    " + cli.run + " " + config.syncMutation + " '{\"authId\":\"" + ba.user._id + "\",\"email\":\"" + input.normalizedEmail + "\"}'" }}
+audit:
+  what: >-
+    Better Auth users whose app row (found by email) does not point at them
+  fix: >-
+    Re-point each row's link to the current Better Auth user id (a migration that looks users up by email).
+docs: "docs/facts.md#how-apps-link-their-users-table"
+"""#),
+        ("app.user.orphan.yaml", #"""
+id: app.user.orphan
+step: 26
+title: App rows belong to an existing user
+failTitle: App rows of users that do not exist
+severity: warning
+modes: [audit]
+description: >-
+  An app row is linked to no Better Auth user and no user has its email.
+why: >-
+  Users deleted from Better Auth while their app rows stayed, rows created by a seed or an import, or rows of another deployment.
+# A population check: the audit's back-end counts it over every row (it has no per-user predicate).
+audit:
+  what: >-
+    app rows that belong to no Better Auth user at all
+  fix: >-
+    Delete the rows, or create their Better Auth users (sign-up) if the people are real.
 docs: "docs/facts.md#how-apps-link-their-users-table"
 """#),
         ("app.user.unique.yaml", #"""
@@ -84,6 +113,11 @@ message: >-
 fix: |
   Keep {{ app.user._id }}{{ ba.user != null ? " (linked to " + ba.user._id + ")" : "" }}; move what the others hold into it and delete them
   (dashboard: Data > {{ app.table }}), then make the sync idempotent (look up by {{ app.linkField }} before inserting).
+audit:
+  what: >-
+    Better Auth users with more than one app row
+  fix: >-
+    Keep one app row per user and make the sync idempotent.
 docs: "docs/facts.md#how-apps-link-their-users-table"
 """#),
         ("ba.account.credential.yaml", #"""
@@ -110,7 +144,30 @@ message: >-
 fix: |
   {{ size(providers) > 0 ? "The user signed up with " + join(providers, ", ") + ": ask them to sign in that way, or" : "Ask the user to" }} use "Forgot password": /reset-password creates the credential account.
   An admin set-password call does nothing for such a user.
+audit:
+  what: >-
+    Better Auth users without an email+password account (social or magic-link sign-in only)
+  severity: info
 docs: "docs/facts.md#credential-accounts"
+"""#),
+        ("ba.account.orphan.yaml", #"""
+id: ba.account.orphan
+step: 25
+title: Accounts belong to an existing user
+failTitle: Accounts of users that do not exist
+severity: warning
+modes: [audit]
+description: >-
+  An account row's userId names no Better Auth user.
+why: >-
+  Accounts imported with old user ids, or users deleted without their accounts: those accounts can never be used to sign in.
+# A population check: the audit's back-end counts it over every row (it has no per-user predicate).
+audit:
+  what: >-
+    accounts whose userId matches no Better Auth user (imported with old ids?)
+  fix: >-
+    Remap account.userId by email to the current user ids, or re-import from a zip that keeps the _id values.
+docs: "docs/facts.md#how-apps-link-their-users-table"
 """#),
         ("ba.account.password-check.yaml", #"""
 id: ba.account.password-check
@@ -178,6 +235,11 @@ fix: |
   : kind == "lucia-v2" ? "Lucia v2 hashes use scrypt with other parameters: verify them with Lucia's LegacyScrypt in emailAndPassword.password.verify, or ask the user to use \"Forgot password\"."
   : kind == "wrong-length" ? "The hash was cut or mangled on the way in: re-import the full value from the source system, or ask the user to use \"Forgot password\"."
   : "Find which system wrote this value and verify it in emailAndPassword.password.verify, or ask the user to use \"Forgot password\": the reset stores a Better Auth hash." }}
+audit:
+  what: >-
+    credential accounts whose password is not Better Auth's scrypt salt:key
+  fix: >-
+    Verify the foreign formats in emailAndPassword.password.verify, or ask those users to reset their password.
 docs: "docs/facts.md#foreign-hash-formats"
 """#),
         ("ba.session.state.yaml", #"""
@@ -208,6 +270,12 @@ message: >-
 fix: |
   Re-link the app row to the current Better Auth user (see app.user.link), then delete the stale sessions:
   {{ join(orphans.map(s, "  " + cli.run + " --component " + config.component + " adapter:deleteOne '{\"input\":{\"model\":\"session\",\"where\":[{\"field\":\"_id\",\"value\":\"" + s._id + "\"}]}}'"), "\n") }}
+audit:
+  what: >-
+    sessions of Better Auth users that do not exist
+  severity: warning
+  fix: >-
+    Delete the sessions of missing users one by one: `auth-doctor audit --list ba.session.state > ids.txt`, review it, then per id: npx convex run --component betterAuth adapter:deleteOne '{"input":{"model":"session","where":[{"field":"_id","value":"<id>"}]}}'.
 docs: "docs/facts.md#identity-and-jwt"
 """#),
         ("ba.user.banned.yaml", #"""
@@ -231,6 +299,10 @@ message: >-
 fix: |
   If the ban is a mistake, lift it (admin plugin: POST /api/auth/admin/unban-user {"userId":"{{ ba.user._id }}"}), or:
     {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"{{ ba.user._id }}"}],"update":{"banned":false,"banReason":null,"banExpires":null}}}'
+audit:
+  what: >-
+    Better Auth users banned now
+  severity: info
 docs: "docs/facts.md#admin-plugin-codes"
 """#),
         ("ba.user.email-normalized.yaml", #"""
@@ -256,6 +328,11 @@ fix: |
   Store the normalized email on the Better Auth user:
     {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"{{ ba.user._id }}"}],"update":{"email":"{{ input.normalizedEmail }}"}}}'
   This bypasses the app's triggers: update the email copy in the app table {{ app.table }}{{ app.user != null ? " (row " + app.user._id + ")" : "" }} too.
+audit:
+  what: >-
+    Better Auth users whose stored email is not lowercase and trimmed (they can never sign in)
+  fix: >-
+    Lowercase and trim user.email for each (adapter:updateOne per user; `auth-doctor audit --list ba.user.email-normalized` gives the ids), and the app table's copy.
 docs: "docs/facts.md#mixed-case-whitespace-and-duplicates"
 """#),
         ("ba.user.email-verified.yaml", #"""
@@ -278,6 +355,12 @@ message: >-
 fix: |
   Resend the verification email from the app, or, for a trusted import, mark it verified:
     {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"{{ ba.user._id }}"}],"update":{"emailVerified":true}}}'
+audit:
+  what: >-
+    Better Auth users whose email is not verified
+  severity: info
+  fix: >-
+    Resend the verification emails. Never mark users verified in bulk: for a reviewed list of trusted imports only, `auth-doctor audit --list ba.user.email-verified > ids.txt`, review it, then per id: npx convex run --component betterAuth adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"<id>"}],"update":{"emailVerified":true}}}'.
 docs: "docs/facts.md#by-endpoint"
 """#),
         ("ba.user.exists.yaml", #"""
@@ -286,7 +369,7 @@ step: 2
 title: Better Auth user exists
 failTitle: No Better Auth user has this email
 severity: error
-modes: [diagnose, audit]
+modes: [diagnose]
 requires: [input.email]
 description: A Better Auth `user` document has the email, ignoring case and surrounding whitespace.
 why: The user never signed up, was created only in the app table (e.g. `npx convex import --table users`), or you are looking at the wrong deployment (dev vs prod).
@@ -336,6 +419,11 @@ fix: |
   1. re-point their accounts and sessions (account.userId / session.userId) to {{ ba.user._id }}, and the app row's link;
   2. delete each duplicate:
   {{ join(others.map(u, "   " + cli.run + " --component " + config.component + " adapter:deleteOne '{\"input\":{\"model\":\"user\",\"where\":[{\"field\":\"_id\",\"value\":\"" + u._id + "\"}]}}'"), "\n") }}
+audit:
+  what: >-
+    emails held by more than one Better Auth user (exact duplicates make every lookup fail with HTTP 500)
+  fix: >-
+    Merge each group into one user: re-point account.userId, session.userId and the app row's link, then adapter:deleteOne the others.
 docs: "docs/facts.md#no-database-level-unique-constraint"
 """#),
         ("data.timestamps.yaml", #"""
@@ -363,6 +451,11 @@ fix: |
   Rewrite them as milliseconds (seconds × 1000, ISO strings parsed), e.g. for each row:
     {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"<user|account|session>","where":[{"field":"_id","value":"<id>"}],"update":{"createdAt":<ms>}}}'
   and fix the import script that wrote them.
+audit:
+  what: >-
+    Better Auth rows whose dates are not milliseconds (seconds or strings from an import)
+  fix: >-
+    Rewrite the dates as milliseconds and fix the import script.
 docs: "docs/facts.md#dates-are-milliseconds"
 """#),
         ("env.admin-email.yaml", #"""
@@ -745,6 +838,33 @@ cases:
       users: |
         {"_creationTime":1763900000002.5,"_id":"app_ada","email":"ada@example.com","name":"Ada Example"}
 """#),
+        ("app.user.orphan.yaml", #"""
+# Pass/fail examples of app.user.orphan (an audit-only population check).
+rule: app.user.orphan
+cases:
+  - name: every app row belongs to a user
+    email: ada@example.com
+    expect: pass
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+  - name: a row of a deleted user
+    email: ada@example.com
+    expect: warn
+    message: ['app_ghost']
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+        {"_creationTime":1763900000003.5,"_id":"app_ghost","authId":"u_gone","email":"ghost@example.com","name":"Ghost"}
+"""#),
         ("app.user.unique.yaml", #"""
 # Pass/fail examples of app.user.unique: each case is a tiny export tree (see rules/README.md, Fixtures).
 rule: app.user.unique
@@ -842,6 +962,33 @@ cases:
         {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
       betterAuth/session: |
         {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+"""#),
+        ("ba.account.orphan.yaml", #"""
+# Pass/fail examples of ba.account.orphan (an audit-only population check).
+rule: ba.account.orphan
+cases:
+  - name: every account belongs to a user
+    email: ada@example.com
+    expect: pass
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+  - name: an account imported with an old user id
+    email: ada@example.com
+    expect: warn
+    message: ['1 accounts whose userId matches no Better Auth user']
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+        {"_creationTime":1763900000001.5,"_id":"acc_old","accountId":"u_old","createdAt":1763900000000.0,"providerId":"github","updatedAt":1763900000000.0,"userId":"u_old"}
       users: |
         {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
 """#),

@@ -162,11 +162,24 @@ public enum PersonLookup {
 /// Field names whose string values are secrets in any table.
 public enum SecretFields {
     public static func isSecret(_ name: String) -> Bool {
+        cache.lock.lock()
+        if let known = cache.names[name] { cache.lock.unlock(); return known }
+        cache.lock.unlock()
         let n = name.lowercased()
-        if n == "tokenidentifier" { return false }
-        return n.contains("password") || n.contains("token") || n.contains("secret") || n.contains("privatekey")
-            || n == "key" || n.hasSuffix("apikey") || n == "backupcodes"
+        let secret = n != "tokenidentifier" && (n.contains("password") || n.contains("token") || n.contains("secret")
+            || n.contains("privatekey") || n == "key" || n.hasSuffix("apikey") || n == "backupcodes")
+        cache.lock.lock()
+        if cache.names.count < 10_000 { cache.names[name] = secret }
+        cache.lock.unlock()
+        return secret
     }
+
+    /// Field names repeat in every row: each is classified once.
+    final class Cache: @unchecked Sendable {
+        let lock = NSLock()
+        var names: [String: Bool] = [:]
+    }
+    static let cache = Cache()
 
     /// Secret-looking environment variable names (DESIGN §7).
     public static func isSecretEnvName(_ name: String) -> Bool {

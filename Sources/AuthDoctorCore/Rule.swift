@@ -36,10 +36,22 @@ public struct Rule: Sendable {
     public let docs: String?
     public let description: String?
     public let why: String?
+    /// How `audit` reports the rule over the population (DESIGN §13.6): what it counts, its severity there, the bulk fix.
+    public let audit: AuditSpec?
     /// Where the rule was loaded from (`rules/ba.user.exists.yaml`, or `built-in:...`).
     public let file: String
     /// The YAML text, for `rules explain`.
     public let source: String
+}
+
+/// The `audit:` block of a rule: how the population count reads.
+public struct AuditSpec: Sendable {
+    /// What is counted, e.g. "Better Auth users whose email is not verified".
+    public let what: String
+    /// The severity of a non-zero count (default: the rule's).
+    public let severity: Severity?
+    /// The bulk fix: through `auth-doctor audit --list` ids and a reviewed per-id command, never a blanket update.
+    public let fix: String?
 }
 
 /// A rule file that could not be loaded: names the file, line and column.
@@ -65,7 +77,7 @@ public let factRoots: Set<String> = ["input", "source", "ba", "app", "env", "con
 public enum RuleLoader {
     static let knownKeys: Set<String> = [
         "id", "step", "title", "failTitle", "severity", "modes", "requires", "let", "when", "skipMessage", "assert",
-        "message", "passMessage", "fix", "errorWhen", "evidence", "docs", "description", "why",
+        "message", "passMessage", "fix", "errorWhen", "evidence", "docs", "description", "why", "audit",
     ]
 
     public static func load(yaml: String, file: String) throws(RuleLoadError) -> Rule {
@@ -207,9 +219,36 @@ public enum RuleLoader {
             }
             return t
         }
+        var audit: AuditSpec?
+        if let auditNode = fields["audit"] {
+            guard let m = auditNode.mapping else { throw fail("'audit' is a mapping: what:, severity:, fix:", auditNode.mark) }
+            var what: String?, fix: String?, sev: Severity?
+            for (k, v) in m {
+                guard let value = v.scalar?.string else { throw fail("audit.\(k.string ?? "?") must be text", v.mark) }
+                switch k.string {
+                case "what": what = value
+                case "fix": fix = value
+                case "severity":
+                    guard let s = Severity(rawValue: value) else { throw fail("audit.severity must be error, warning or info", v.mark) }
+                    sev = s
+                default: throw fail("unknown key 'audit.\(k.string ?? "?")' (known: what, severity, fix)", k.mark)
+                }
+            }
+            guard let what else { throw fail("'audit' needs what: (what the count counts)", auditNode.mark) }
+            audit = AuditSpec(what: what, severity: sev, fix: fix)
+        }
+        if modes.contains(.audit) && audit == nil {
+            throw fail("a rule with modes: [audit] needs an audit: block (what:, and optionally severity:, fix:)", fields["modes"]?.mark)
+        }
         let when = try optionalExpr("when")
-        guard let assertion = try optionalExpr("assert") else { throw fail("missing required key 'assert'", root.mark) }
-        guard let message = try optionalTemplate("message") else { throw fail("missing required key 'message'", root.mark) }
+        // An audit-only rule is a population check counted by the audit's back-end: it has no per-user predicate.
+        let auditOnly = modes == [.audit]
+        guard let assertion = try optionalExpr("assert") ?? (auditOnly ? .literal(.bool(true), offset: 0) : nil) else {
+            throw fail("missing required key 'assert'", root.mark)
+        }
+        guard let message = try optionalTemplate("message") ?? (auditOnly ? Template(parts: [], source: "") : nil) else {
+            throw fail("missing required key 'message'", root.mark)
+        }
         var evidence: [(String, Expr)] = []
         if let evNode = fields["evidence"] {
             guard let m = evNode.mapping else { throw fail("'evidence' must be a mapping of name: expression", evNode.mark) }
@@ -227,7 +266,7 @@ public enum RuleLoader {
             passMessage: try optionalTemplate("passMessage"), fix: try optionalTemplate("fix"),
             errorWhen: try optionalExpr("errorWhen"), evidence: evidence,
             docs: try string("docs", required: false)?.0, description: try string("description", required: false)?.0,
-            why: try string("why", required: false)?.0, file: file, source: yaml)
+            why: try string("why", required: false)?.0, audit: audit, file: file, source: yaml)
     }
 
     /// Parses YAML text into a node tree with positions; YAML errors carry file, line and column.

@@ -117,12 +117,6 @@ public final class ExportAudit {
         public var affectedUsers: [String: Set<String>] = [:]
     }
 
-    /// The rules `audit` reports on, in order, with what each counts. `ba.account.orphan` and `app.user.orphan`
-    /// exist only here.
-    public static let auditOnlyRules: [(id: String, step: Int, title: String, failTitle: String)] = [
-        ("ba.account.orphan", 5, "Accounts belong to an existing user", "Accounts of users that do not exist"),
-        ("app.user.orphan", 12, "App rows belong to an existing user", "App rows of users that do not exist"),
-    ]
 
     let tables: TableReader
     let sourceInfo: () -> SourceInfo
@@ -531,7 +525,10 @@ public final class ExportAudit {
             "baUsers": nUsers, "baAccounts": accounts.userHash.count, "baSessions": sessions.userHash.count,
             "appUsers": app.idHash.count, "baActiveSessions": active,
         ]
-        let findings = found.build(requireEmailVerification: config.requireEmailVerification)
+        let findings = found.build(config: config)
+        for d in config.disable where rules.rule(d.rule)?.modes.contains(.audit) == true {
+            notes.append("rule \(d.rule) is disabled in the config: \(d.reason)")
+        }
         let report = Report.audit(source: info, population: population, findings: findings, linkField: linkField,
                                   appTable: config.appTable, component: config.component, notes: notes)
         var result = Result(report: report, listed: options.listRule.flatMap { found.listed[$0] } ?? [])
@@ -594,56 +591,18 @@ public final class ExportAudit {
             if options.trackUsers, let owner { owners[rule, default: []].insert(owner) }
         }
 
-        static let what: [String: String] = [
-            "ba.user.email-normalized": "Better Auth users whose stored email is not lowercase and trimmed (they can never sign in)",
-            "ba.user.unique": "emails held by more than one Better Auth user (exact duplicates make every lookup fail with HTTP 500)",
-            "ba.account.credential": "Better Auth users without an email+password account (social or magic-link sign-in only)",
-            "ba.account.password-format": "credential accounts whose password is not Better Auth's scrypt salt:key",
-            "ba.account.orphan": "accounts whose userId matches no Better Auth user (imported with old ids?)",
-            "ba.user.email-verified": "Better Auth users whose email is not verified",
-            "ba.user.banned": "Better Auth users banned now",
-            "app.user.exists": "Better Auth users with no app row (\"User not found\" after sign-in)",
-            "app.user.link": "Better Auth users whose app row (found by email) does not point at them",
-            "app.user.unique": "Better Auth users with more than one app row",
-            "app.user.orphan": "app rows that belong to no Better Auth user at all",
-            "ba.session.state": "sessions of Better Auth users that do not exist",
-            "data.timestamps": "Better Auth rows whose dates are not milliseconds (seconds or strings from an import)",
-        ]
-
-        static let fixes: [String: String] = [
-            "ba.user.email-normalized": "Lowercase and trim user.email for each (adapter:updateOne per user; `auth-doctor audit --list ba.user.email-normalized` gives the ids), and the app table's copy.",
-            "ba.user.unique": "Merge each group into one user: re-point account.userId, session.userId and the app row's link, then adapter:deleteOne the others.",
-            "ba.account.password-format": "Verify the foreign formats in emailAndPassword.password.verify, or ask those users to reset their password.",
-            "ba.account.orphan": "Remap account.userId by email to the current user ids, or re-import from a zip that keeps the _id values.",
-            "ba.user.email-verified": "Resend the verification emails. Never mark users verified in bulk: for a reviewed list of trusted imports only, `auth-doctor audit --list ba.user.email-verified > ids.txt`, review it, then per id: npx convex run --component betterAuth adapter:updateOne '{\"input\":{\"model\":\"user\",\"where\":[{\"field\":\"_id\",\"value\":\"<id>\"}],\"update\":{\"emailVerified\":true}}}'.",
-            "app.user.exists": "Backfill the app rows with the app's sync mutation (or a migration) for each id of `auth-doctor audit --list app.user.exists`, and make sure the onCreate trigger is exported.",
-            "app.user.link": "Re-point each row's link to the current Better Auth user id (a migration that looks users up by email).",
-            "app.user.unique": "Keep one app row per user and make the sync idempotent.",
-            "app.user.orphan": "Delete the rows, or create their Better Auth users (sign-up) if the people are real.",
-            "ba.session.state": "Delete the sessions of missing users one by one: `auth-doctor audit --list ba.session.state > ids.txt`, review it, then per id: npx convex run --component betterAuth adapter:deleteOne '{\"input\":{\"model\":\"session\",\"where\":[{\"field\":\"_id\",\"value\":\"<id>\"}]}}'.",
-            "data.timestamps": "Rewrite the dates as milliseconds and fix the import script.",
-        ]
-
-        func build(requireEmailVerification: Bool) -> [AuditFinding] {
-            var order: [(id: String, step: Int, title: String, failTitle: String, severity: Severity)] = []
-            for id in ["ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format",
-                       "ba.account.orphan", "ba.user.email-verified", "ba.user.banned", "app.user.exists", "app.user.link",
-                       "app.user.unique", "app.user.orphan", "ba.session.state", "data.timestamps"] {
-                if let r = rules.rule(id) {
-                    var severity = r.severity
-                    if id == "ba.account.credential" { severity = .info }
-                    if id == "ba.user.email-verified" { severity = requireEmailVerification ? .error : .info }
-                    if id == "ba.session.state" { severity = .warning }
-                    if id == "ba.user.banned" { severity = .info }
-                    order.append((id, r.step, r.title, r.failTitle, severity))
-                } else if let a = ExportAudit.auditOnlyRules.first(where: { $0.id == id }) {
-                    order.append((id, a.step, a.title, a.failTitle, .warning))
-                }
-            }
-            return order.map { o in
-                AuditFinding(rule: o.id, step: o.step, title: o.title, failTitle: o.failTitle, severity: o.severity, what: Findings.what[o.id] ?? o.title,
-                             count: counts[o.id] ?? 0, examples: examples[o.id] ?? [], details: details[o.id] ?? [:],
-                             fix: Findings.fixes[o.id], failOn: options.failOn)
+        /// The findings in the rule set's order, with each rule's own titles, `audit:` texts and severity
+        /// (`errorWhen` too, decided by the config); rules disabled in the config are left out.
+        func build(config: Config) -> [AuditFinding] {
+            let disabled = Set(config.disable.map(\.rule))
+            let configScope = Scope(root: ["config": config.facts, "input": .null, "ba": .null, "app": .null, "env": .null,
+                                           "source": .null, "cli": .null, "now": .null, "checks": .map([:])])
+            return rules.rules(for: .audit).filter { !disabled.contains($0.id) }.map { r in
+                var severity = r.audit?.severity ?? r.severity
+                if let e = r.errorWhen, (try? Evaluator.evaluate(e, configScope)) == .bool(true) { severity = .error }
+                return AuditFinding(rule: r.id, step: r.step, title: r.title, failTitle: r.failTitle, severity: severity,
+                                    what: r.audit?.what ?? r.title, count: counts[r.id] ?? 0, examples: examples[r.id] ?? [],
+                                    details: details[r.id] ?? [:], fix: r.audit?.fix, failOn: options.failOn)
             }
         }
     }

@@ -148,6 +148,21 @@ public struct RuleFixture: Sendable {
                                              env: env.isEmpty ? .null : env.facts, envNotes: env.notes,
                                              passwordVerifier: PasswordCheck.verifier(c.password))
                 let outcome: Doctor.Outcome
+                if let email = c.email, let r = rules.rule(rule), !r.modes.contains(.diagnose), r.modes.contains(.audit) {
+                    // An audit-only rule: the case's export audited, the rule's finding checked.
+                    try RuleFixture.materialize(c, in: dir)
+                    let source = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
+                    let audit = try ExportAudit.run(source: source, rules: rules, options: .init(examples: 10, now: c.now))
+                    guard let f = audit.report.findings?.first(where: { $0.rule == rule }) else {
+                        failed("rule \(rule) did not run in audit (\(email))")
+                        continue
+                    }
+                    let message = "\(f.count) \(f.what)" + (f.examples.isEmpty ? "" : ": " + f.examples.joined(separator: ", "))
+                    if f.status != c.expect { failed("expected \(c.expect.rawValue), got \(f.status.rawValue): \(message)") }
+                    for s in c.messageContains where !message.contains(s) { failed("finding does not contain \"\(s)\": \(message)") }
+                    for s in c.fixContains where !(f.fix ?? "").contains(s) { failed("fix does not contain \"\(s)\": \(f.fix ?? "(none)")") }
+                    continue
+                }
                 if let email = c.email {
                     try RuleFixture.materialize(c, in: dir)
                     let source = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)

@@ -312,40 +312,47 @@ struct Audit: ParsableCommand {
 
     @OptionGroup(title: "Output") var output: OutputOptions
 
-    static let listable = ["ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format",
-                           "ba.account.orphan", "ba.user.email-verified", "ba.user.banned", "app.user.exists", "app.user.link",
-                           "app.user.unique", "app.user.orphan", "ba.session.state", "data.timestamps"]
-
     func checkArguments() throws {
         try deployment.validateSource(export: export)
         if examples < 0 { throw ValidationError("--examples takes a number of 0 or more") }
-        if let list, !Audit.listable.contains(list) {
-            throw ValidationError("--list takes one of: \(Audit.listable.joined(separator: ", "))")
-        }
+
     }
+
+    /// A --list id that audit does not count: a usage error (64), known only once the rules are loaded.
+    struct ListUsage: Error { let message: String }
 
     func run() throws {
         try checkArguments()
         var listed: [String] = []
-        try Runner.run(command: "audit", output: output, quiet: list != nil) {
-            let cfg = try Runner.loadConfig(config)
-            let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
-            let options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now())
-            let result: ExportAudit.Result
-            var secrets = Set<String>()
-            do {
-                if let url = deployment.resolvedURL(exportGiven: export != nil) {
-                    let (live, key) = try deployment.open(url, config: cfg, prod: prod, deep: false)
-                    secrets.insert(key)
-                    result = try ExportAudit.run(deployment: live, rules: rules, options: options)
-                } else {
-                    result = try ExportAudit.run(source: try Runner.openExport(export, cfg, prod: prod), rules: rules, options: options)
+        do {
+            try Runner.run(command: "audit", output: output, quiet: list != nil) {
+                let cfg = try Runner.loadConfig(config)
+                let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
+                // --list takes the ids audit counts: the rule set's audit rules.
+                let disabled = Set(cfg.disable.map(\.rule))
+            let listable = rules.rules(for: .audit).map(\.id).filter { !disabled.contains($0) }
+                if let list, !listable.contains(list) {
+                    throw ListUsage(message: "--list takes one of: \(listable.joined(separator: ", ")).\(Suggest.didYouMean(list, in: listable))")
                 }
-            } catch let e as SourceError {
-                throw DoctorFailure(message: e.message)
+                let options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now())
+                let result: ExportAudit.Result
+                var secrets = Set<String>()
+                do {
+                    if let url = deployment.resolvedURL(exportGiven: export != nil) {
+                        let (live, key) = try deployment.open(url, config: cfg, prod: prod, deep: false)
+                        secrets.insert(key)
+                        result = try ExportAudit.run(deployment: live, rules: rules, options: options)
+                    } else {
+                        result = try ExportAudit.run(source: try Runner.openExport(export, cfg, prod: prod), rules: rules, options: options)
+                    }
+                } catch let e as SourceError {
+                    throw DoctorFailure(message: e.message)
+                }
+                listed = result.listed
+                return (result.report, secrets, [])
             }
-            listed = result.listed
-            return (result.report, secrets, [])
+        } catch let u as ListUsage {
+            throw ValidationError(u.message)
         }
         if list != nil {
             let net = DataNet(secrets: Runner.knownSecrets, personalData: [])

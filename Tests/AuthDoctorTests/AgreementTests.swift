@@ -74,3 +74,54 @@ import Testing
         #expect(!d.report.results.contains { $0.status == .error })
     }
 }
+
+/// DESIGN §13.6: what audit reports comes from the rule set: ids, order, titles, texts, severities, `disable`.
+@Suite(.serialized) struct AuditFromRules {
+    @Test func everyAuditRuleIsCountedAndNothingElse() throws {
+        let r = try runCLI(["audit", "--export", demoExport, "--format", "json"])
+        let findings = try JSONParser.parse(r.stdout)["findings"].listValue ?? []
+        let ids = findings.compactMap { $0["rule"].stringValue }
+        let rules = try RuleSet.builtIn().rules(for: .audit)
+        #expect(ids == rules.map(\.id), "audit reports exactly the audit-mode rules, in step order")
+        for (f, rule) in zip(findings, rules) {
+            #expect(f["failTitle"] == .string(rule.failTitle))
+            #expect(f["what"] == .string(rule.audit?.what ?? ""))
+        }
+        #expect(ids.contains("ba.account.orphan") && ids.contains("app.user.orphan"))
+        #expect(!ids.contains("ba.user.exists"))
+    }
+
+    @Test func disableAppliesToAudit() throws {
+        let dir = try tempDir("auditdisable")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cfg = dir.appendingPathComponent("auth-doctor.yaml")
+        try Data("disable:\n  - rule: app.user.exists\n    reason: we have no users table\n".utf8).write(to: cfg)
+        let r = try runCLI(["audit", "--export", demoExport, "--config", cfg.path, "--format", "json"])
+        let v = try JSONParser.parse(r.stdout)
+        #expect(!(v["findings"].listValue ?? []).contains { $0["rule"] == .string("app.user.exists") })
+        #expect((v["notes"].listValue ?? []).contains(.string("rule app.user.exists is disabled in the config: we have no users table")))
+        let list = try runCLI(["audit", "--export", demoExport, "--config", cfg.path, "--list", "app.user.exists"])
+        #expect(list.exitCode == 64, "a disabled rule is not listable")
+    }
+
+    @Test func aCustomAuditRuleIsALoadErrorNotSilentlyInert() throws {
+        let dir = try tempDir("auditcustom")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data("""
+            id: app.user.plan
+            step: 40
+            title: Paying users have a plan
+            modes: [diagnose, audit]
+            assert: app.user.plan != null
+            message: "no plan"
+            audit:
+              what: users without a plan
+
+            """.utf8).write(to: dir.appendingPathComponent("app.user.plan.yaml"))
+        let r = try runCLI(["audit", "--export", demoExport, "--rules", dir.path])
+        #expect(r.exitCode == 2)
+        #expect(r.stderr.contains("modes: [audit] is not supported for your own rules yet"))
+        let missing = try runCLI(["audit", "--export", demoExport, "--list", "nope.rule"])
+        #expect(missing.exitCode == 64 && missing.stderr.contains("--list takes one of: ba.user.email-normalized"))
+    }
+}

@@ -29,7 +29,7 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
         let v = try JSONParser.parse(d.stdout)
         let custom = (v["results"].listValue ?? []).first { $0["rule"] == .string("app.user.subscription") }
         #expect(custom?["status"] == .string("warn"))
-        #expect(custom?["step"] == .int(20))
+        #expect(custom?["step"] == .int(30))
         #expect(custom?["evidence"]["subscriptionStatus"] == .string("past_due"))
     }
 
@@ -39,7 +39,7 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
         try FileManager.default.copyItem(atPath: customRules, toPath: dir.appendingPathComponent("team-rules").path)
         try Data("rules: team-rules\n".utf8).write(to: dir.appendingPathComponent("auth-doctor.yaml"))
         let r = try runCLI(["diagnose", "dave@example.com", "--export", demoExport, "--config", dir.appendingPathComponent("auth-doctor.yaml").path])
-        #expect(r.stdout.contains("[!] 20 Paying customer has no active subscription (app.user.subscription)"))
+        #expect(r.stdout.contains("[!] 30 Paying customer has no active subscription (app.user.subscription)"))
         let list = try runCLI(["rules", "list", "--format", "json"], cwd: dir)
         let ids = (try JSONParser.parse(list.stdout))["rules"].listValue?.map { $0["id"] } ?? []
         #expect(ids.contains(.string("app.user.admin-flag")))
@@ -169,10 +169,10 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
     @Test func listAndExplain() throws {
         let list = try runCLI(["rules", "list"])
         #expect(list.exitCode == 0)
-        #expect(list.stdout.split(separator: "\n").count == 20)
+        #expect(list.stdout.split(separator: "\n").count == 22)
         #expect(list.stdout.contains("  10  app.user.exists"))
         let json = try JSONParser.parse(try runCLI(["rules", "list", "--format", "json"]).stdout)
-        #expect(json["rules"].listValue?.count == 19)
+        #expect(json["rules"].listValue?.count == 21)
         #expect(json["rules"].listValue?.first?["modes"] == .list([.string("diagnose")]))
         let e = try runCLI(["rules", "explain", "app.user.link"])
         #expect(e.exitCode == 0)
@@ -185,6 +185,6 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
         let unknown = try runCLI(["rules", "explain", "app.user.exist"])
         #expect(unknown.exitCode == 2 && unknown.stderr.contains("did you mean app.user.exists"))
         let builtIn = try runCLI(["rules", "test"])
-        #expect(builtIn.exitCode == 0 && builtIn.stdout.contains("rules: 19 passed, 0 failed"))
+        #expect(builtIn.exitCode == 0 && builtIn.stdout.contains("rules: 21 passed, 0 failed"))
     }
 }
