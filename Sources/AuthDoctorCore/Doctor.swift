@@ -15,6 +15,8 @@ public enum Doctor {
         public var passwordVerifier: (@Sendable (String?) -> String)?
         /// The email exactly as given, when it was cleaned from a paste.
         public var cleanedFrom: String?
+        /// How the user is trying to sign in (`--method`): password, social, otp, magic-link, passkey or any.
+        public var method = "any"
         /// Secrets the caller loaded (env values, the deploy key, the password given): masked wherever data lands.
         public var secrets: Set<String>
 
@@ -69,7 +71,8 @@ public enum Doctor {
         }
         let suggestions = data.baUsers.isEmpty ? try source.emailSuggestions(for: normalized) : []
         let facts = Facts.diagnose(email: email, data: data, source: source.info, config: options.config, env: options.env,
-                                   now: options.now, passwordCheck: passwordCheck, suggestions: suggestions)
+                                   now: options.now, passwordCheck: passwordCheck, suggestions: suggestions,
+                                   method: options.method)
         var pii = Set<String>([email, normalized, email.trimmingCharacters(in: .whitespacesAndNewlines)] + suggestions)
         if let raw = options.cleanedFrom { pii.insert(raw) }
         for row in data.baUsers + data.appUsers {

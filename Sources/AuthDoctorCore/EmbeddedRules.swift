@@ -125,7 +125,9 @@ id: ba.account.credential
 step: 5
 title: Credential (email + password) account exists
 failTitle: No email + password account
-severity: error
+severity: info
+# An error when the user is trying a password, or has no way to sign in at all (DESIGN §13.3).
+errorWhen: input.method == "password" || size(ba.signIn.methods) == 0
 modes: [diagnose, audit]
 requires: [ba.user.exists, ba.user.unique]
 description: The user has an `account` with providerId "credential" and userId equal to the user's _id.
@@ -139,8 +141,9 @@ evidence:
   providers: providers
 passMessage: "account {{ account._id }}"
 message: >-
-  {{ ba.user.email }} has no email+password account; providers: {{ size(providers) > 0 ? join(providers, ", ") : "none" }}.
-  Email sign-in answers 401 "Invalid email or password" (the log says "Credential account not found").
+  {{ input.method != "password" && size(ba.signIn.methods) > 0
+  ? ba.user.email + " signs in with " + ba.signIn.summary + "; no password. If they try email + password, that is the cause (401 \"Invalid email or password\"): \"Forgot password\" adds one. Steps 6-7 do not apply."
+  : ba.user.email + " has no email+password account; providers: " + (size(providers) > 0 ? join(providers, ", ") : "none") + ". Email sign-in answers 401 \"Invalid email or password\" (the log says \"Credential account not found\")." }}
 fix: |
   {{ size(providers) > 0 ? "The user signed up with " + join(providers, ", ") + ": ask them to sign in that way, or" : "Ask the user to" }} use "Forgot password": /reset-password creates the credential account.
   An admin set-password call does nothing for such a user.
@@ -646,9 +649,12 @@ let:
     : ["SITE_URL", "NEXT_PUBLIC_SITE_URL", "VITE_SITE_URL", "PUBLIC_SITE_URL"].first(n, env.hosting[n] != null)
   hostingSite: >-
     hostingName == null ? null : env.hosting[hostingName]
+  native: env.hosting != null && keys(env.hosting).exists(k, startsWith(k, "EXPO_PUBLIC_"))
+  scheme: site != null && matches(site, "^[a-zA-Z][a-zA-Z0-9+.-]*://") && !matches(site, "^https?://")
   local: site != null && matches(site, "^https?://(localhost|127\\.0\\.0\\.1|\\[::1\\])(:[0-9]+)?(/|$)")
   problem: >-
-    site == null || trim(site) == "" ? "missing"
+    site == null || trim(site) == "" ? (native ? "" : "missing")
+    : native && scheme ? ""
     : !matches(site, "^https?://[^/\\s]+$|^https?://[^/\\s]+/") ? "relative"
     : !startsWith(site, "https://") && !local ? "http"
     : local && source.isProd ? "localhost-prod"
@@ -657,7 +663,9 @@ assert: problem == ""
 evidence:
   SITE_URL: site
   hosting: hostingSite
-passMessage: "{{ site }}{{ hostingSite != null ? ' (same as ' + hostingName + ' on the hosting side)' : '' }}"
+passMessage: >-
+  {{ site == null || trim(site) == "" ? "not set, and not needed: a native app (EXPO_PUBLIC_* variables on the hosting side) has no site URL; its scheme must be a trusted origin"
+  : site + (hostingSite != null ? " (same as " + hostingName + " on the hosting side)" : "") }}
 message: >-
   {{ problem == "missing" ? "SITE_URL is not set in the Convex env" + (hostingSite != null ? " (the hosting side has " + hostingName + "=" + hostingSite + ")" : "") + ": Better Auth cannot tell its base URL, so browser calls fail with 403 INVALID_ORIGIN and reset links point at the .convex.site host."
   : problem == "relative" ? "SITE_URL is \"" + site + "\", not an absolute http(s) URL."
@@ -925,9 +933,25 @@ cases:
         {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
       users: |
         {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
-  - name: GitHub only
+  - name: GitHub only, trying any way (info, not a false positive)
+    email: "ada@example.com"
+    expect: warn
+    message: ["signs in with GitHub; no password", "Forgot password"]
+    fix: "Forgot password"
+    notContains: gho_secret_token_value_123
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_gh","accessToken":"gho_secret_token_value_123","accountId":"u_ada","createdAt":1763900000000.0,"providerId":"github","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+  - name: GitHub only, trying a password
     email: "ada@example.com"
     expect: fail
+    method: password
     message: "providers: github"
     fix: "Forgot password"
     notContains: gho_secret_token_value_123
@@ -943,6 +967,7 @@ cases:
   - name: account imported with an old user id
     email: "ada@example.com"
     expect: fail
+    method: password
     message: "providers: none"
     tables:
       betterAuth/user: |
@@ -962,6 +987,15 @@ cases:
         {"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
       betterAuth/session: |
         {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+  - name: no way to sign in at all is an error whatever the method
+    email: "ada@example.com"
+    expect: fail
+    message: "providers: none"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":false,"name":"Ada Example","updatedAt":1763900000000.0}
       users: |
         {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
 """#),
@@ -2011,6 +2045,25 @@ cases:
       SITE_URL=https://app.example.com
     hostingEnv: |
       NEXT_PUBLIC_SITE_URL=https://my-app-git-main.vercel.app
+  - name: an Expo app has no site URL (not a false positive)
+    expect: pass
+    message: "a native app"
+    convexEnv: |
+      BETTER_AUTH_SECRET=Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k=
+    hostingEnv: |
+      EXPO_PUBLIC_CONVEX_URL=https://happy-animal-123.convex.cloud
+      EXPO_PUBLIC_CONVEX_SITE_URL=https://happy-animal-123.convex.site
+  - name: an Expo app whose SITE_URL is its scheme
+    expect: pass
+    convexEnv: |
+      SITE_URL=myapp://
+    hostingEnv: |
+      EXPO_PUBLIC_CONVEX_URL=https://happy-animal-123.convex.cloud
+  - name: a scheme without an Expo app is still not a site URL
+    expect: fail
+    message: "not an absolute http(s) URL"
+    convexEnv: |
+      SITE_URL=myapp://
 """#),
         ("input.email.yaml", #"""
 # Pass/fail examples of input.email: each case is a tiny export tree (see rules/README.md, Fixtures).

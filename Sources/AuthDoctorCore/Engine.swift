@@ -161,7 +161,8 @@ public struct Engine: Sendable {
                            message: "nothing failed, but \(e.rule) could not be evaluated: \(e.message)", fix: nil)
         }
         // Healthy is honest: a warning that is the likely cause of "I can't log in" comes first.
-        if let w = results.first(where: { $0.status == .warn && $0.severity == .warning }) {
+        if let w = results.first(where: { $0.status == .warn && $0.severity == .warning })
+            ?? results.first(where: { $0.status == .warn && $0.severity == .info }) {
             var v = Verdict(status: .healthy, rule: nil, step: nil, title: nil,
                             message: "likely cause: \(w.failTitle) (\(w.rule), step \(w.step)) — \(w.message)\n\(healthyMessage)", fix: nil,
                             maskedMessage: "likely cause: \(w.failTitle) (\(w.rule), step \(w.step)) — \(w.maskedMessage)\n\(healthyMessage)")

@@ -201,7 +201,8 @@ public struct Facts: Sendable {
     public init(root: [String: Value]) { self.root = root }
 
     public static func diagnose(email: String, data: PersonData, source: SourceInfo, config: Config,
-                                env: Value = .null, now: Date, passwordCheck: Value = .null, suggestions: [String] = []) -> Facts {
+                                env: Value = .null, now: Date, passwordCheck: Value = .null, suggestions: [String] = [],
+                                method: String = "any") -> Facts {
         let normalized = Email.normalize(email)
         let baUsers = data.baUsers.map(SecretFields.protect)
         let appUsers = data.appUsers.map(SecretFields.protect)
@@ -209,11 +210,14 @@ public struct Facts: Sendable {
         root["input"] = .map([
             "email": .string(email), "normalizedEmail": .string(normalized), "passwordCheck": passwordCheck,
             "suggestions": .list(suggestions.map { .string($0) }),
+            "method": .string(method),
         ])
         root["ba"] = .map([
             "user": baUsers.first ?? .null, "users": .list(baUsers),
             "accounts": .list(data.accounts.map(SecretFields.protect)),
             "sessions": .list(data.sessions.map(SecretFields.protect)),
+            // How the user can sign in, from the rows (DESIGN §13.3).
+            "signIn": data.baUsers.first.map { SignInMethods(user: .map($0), accounts: data.accounts.map { .map($0) }).facts } ?? .null,
         ])
         root["app"] = .map([
             "user": appUsers.first ?? .null, "users": .list(appUsers), "linkField": .string(data.linkField),

@@ -23,6 +23,8 @@ public struct RuleFixture: Sendable {
         public let hostingEnv: String?
         /// As with --check-password: the password to verify against the stored hash.
         public let password: String?
+        /// As with --method: how the user is trying to sign in (default any).
+        public var method = "any"
         public let line: Int
     }
 
@@ -41,7 +43,7 @@ public struct RuleFixture: Sendable {
         guard let m = root.mapping, let rule = m["rule"]?.string else { throw fail("a fixture file starts with 'rule: <id>'", root.mark) }
         guard let seq = m["cases"]?.sequence, !seq.isEmpty else { throw fail("a fixture file needs 'cases:', a list", root.mark) }
         let caseKeys: Set<String> = ["name", "email", "expect", "message", "fix", "notContains", "config", "prod", "now", "tables",
-                                      "convexEnv", "hostingEnv", "password"]
+                                      "convexEnv", "hostingEnv", "password", "method"]
         var cases: [Case] = []
         for c in seq {
             guard let cm = c.mapping else { throw fail("each case is a mapping", c.mark) }
@@ -95,11 +97,16 @@ public struct RuleFixture: Sendable {
                 guard let ms = Double(nn) else { throw fail("'now' is epoch milliseconds", cm["now"]?.mark) }
                 now = Date(timeIntervalSince1970: ms / 1000)
             }
-            cases.append(Case(name: name, email: email, expect: expect, messageContains: try strings("message"),
+            var fixtureCase = Case(name: name, email: email, expect: expect, messageContains: try strings("message"),
                               fixContains: try strings("fix"), notContains: try strings("notContains"), config: config,
                               prod: cm["prod"]?.bool ?? false, now: now, tables: tables,
                               convexEnv: cm["convexEnv"]?.string, hostingEnv: cm["hostingEnv"]?.string,
-                              password: cm["password"]?.string, line: c.mark?.line ?? 1))
+                              password: cm["password"]?.string, line: c.mark?.line ?? 1)
+            if let m = cm["method"]?.string {
+                guard SignInMethodKind(rawValue: m) != nil else { throw fail("'method' is password, social, otp, magic-link, passkey or any", cm["method"]?.mark) }
+                fixtureCase.method = m
+            }
+            cases.append(fixtureCase)
         }
         return RuleFixture(rule: rule, file: file, cases: cases)
     }
@@ -144,9 +151,10 @@ public struct RuleFixture: Sendable {
             do {
                 let env = EnvSources(convex: c.convexEnv.map { EnvFile.parse($0, path: "convex.env") },
                                      hosting: c.hostingEnv.map { [EnvFile.parse($0, path: ".env.hosting")] } ?? [])
-                let options = Doctor.Options(config: c.config, rules: rules, now: c.now,
+                var options = Doctor.Options(config: c.config, rules: rules, now: c.now,
                                              env: env.isEmpty ? .null : env.facts, envNotes: env.notes,
                                              passwordVerifier: PasswordCheck.verifier(c.password))
+                options.method = c.method
                 let outcome: Doctor.Outcome
                 if let email = c.email, let r = rules.rule(rule), !r.modes.contains(.diagnose), r.modes.contains(.audit) {
                     // An audit-only rule: the case's export audited, the rule's finding checked.

@@ -30,6 +30,7 @@ struct AuthDoctor: ParsableCommand {
 }
 
 extension OutputFormat: ExpressibleByArgument {}
+extension SignInMethodKind: ExpressibleByArgument {}
 
 enum FailOn: String, ExpressibleByArgument, CaseIterable {
     case error, warning
@@ -214,6 +215,9 @@ struct Diagnose: ParsableCommand {
     @Flag(help: "The data is from the production deployment: fix commands get --prod.")
     var prod = false
 
+    @Option(help: ArgumentHelp("How the user is trying to sign in: password, social, otp, magic-link, passkey or any. A missing password account is an error only for password (or a user with no way to sign in at all).", valueName: "method"))
+    var method: SignInMethodKind = .any
+
     @Flag(name: .customLong("check-password"),
           help: "Read the user's password from stdin (a prompt with echo off on a terminal) and verify it offline against the stored hash. Never printed, never sent.")
     var checkPassword = false
@@ -258,10 +262,11 @@ struct Diagnose: ParsableCommand {
             if let password { secrets.insert(password) }
             secrets.formUnion(envSources.secrets)
             SecretRegistry.shared.add(secrets)
-            let options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
+            var options = Doctor.Options(config: cfg, rules: rules, failOn: output.failOn.severity, now: try Runner.now(),
                                          env: envSources.isEmpty ? .null : envSources.facts, envNotes: envSources.notes,
                                          passwordVerifier: PasswordCheck.verifier(password), secrets: secrets,
                                          cleanedFrom: cleaned.changed ? email : nil)
+            options.method = method.rawValue
             let outcome: Doctor.Outcome
             do {
                 outcome = try Doctor.diagnose(email: cleaned.value, source: source, options: options)

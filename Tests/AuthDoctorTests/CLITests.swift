@@ -145,7 +145,9 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         #expect(try runCLI(["diagnose", "ada@example.com", "--export", demoExport]).exitCode == 0)
         #expect(try runCLI(["diagnose", "erin@example.com", "--export", demoExport]).exitCode == 0)
         #expect(try runCLI(["diagnose", "erin@example.com", "--export", demoExport, "--fail-on", "warning"]).exitCode == 1)
-        #expect(try runCLI(["diagnose", "bob@example.com", "--export", demoExport]).exitCode == 1)
+        // A GitHub-only user is no error unless they try a password (DESIGN §13.3).
+        #expect(try runCLI(["diagnose", "bob@example.com", "--export", demoExport]).exitCode == 0)
+        #expect(try runCLI(["diagnose", "bob@example.com", "--export", demoExport, "--method", "password"]).exitCode == 1)
         // Usage errors: 64.
         #expect(try runCLI(["diagnose", "ada@example.com"]).exitCode == 64)
         #expect(try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--format", "yaml"]).exitCode == 64)
@@ -311,7 +313,7 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         try expectExit2(dir.path, "components in it: auth")
         let cfg = dir.appendingPathComponent("c.yaml")
         try Data("component: auth\n".utf8).write(to: cfg)
-        let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--config", cfg.path])
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--config", cfg.path, "--method", "password"])
         #expect(r.exitCode == 1)
         #expect(r.stdout.contains("Verdict: problem at step 5, ba.account.credential"))
     }
@@ -332,7 +334,7 @@ private func expectGolden(_ name: String, _ actual: String) throws {
             "_components/betterAuth/account": "", "_components/betterAuth/session": "",
             "users": #"{"_id":"a1","authId":"u_ada","email":"ada@example.com"}"# + "\n",
         ], in: dir)
-        let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path])
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--method", "password"])
         #expect(r.exitCode == 1)
         #expect(r.stdout.contains("1 malformed JSONL line(s) skipped (_components/betterAuth/user/documents.jsonl:1)"))
         let j = try JSONParser.parse(try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--format", "json"]).stdout)

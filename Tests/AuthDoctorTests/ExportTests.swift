@@ -112,7 +112,7 @@ private func scan(_ text: String, needles: [Needle], chunk: Int, sample: Int = 0
             "_components/betterAuth/user": userLine + "\n", "_components/betterAuth/account": "",
             "_components/betterAuth/session": "", "users": #"{"_id":"a1","authId":"u_ada","email":"ada@example.com","visits":"12"}"# + "\n",
         ], in: dir, schema: shape)
-        let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--format", "json"])
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--format", "json", "--method", "password"])
         #expect(r.stdout.contains(#""exportFormat": "legacy""#))
         #expect(r.exitCode == 1) // no credential account
         let v = try JSONParser.parse(r.stdout)

@@ -13,7 +13,7 @@ private func ruleFiles(_ sub: String = "rules") throws -> [(name: String, text: 
 /// DESIGN §4: the stable ids and steps of the checklist.
 private let checklist: [(String, Int, Severity)] = [
     ("input.email", 1, .error), ("ba.user.exists", 2, .error), ("ba.user.email-normalized", 3, .error),
-    ("ba.user.unique", 4, .error), ("ba.account.credential", 5, .error), ("ba.account.password-format", 6, .error),
+    ("ba.user.unique", 4, .error), ("ba.account.credential", 5, .info), ("ba.account.password-format", 6, .error),
     ("ba.account.password-check", 7, .error), ("ba.user.email-verified", 8, .warning), ("ba.user.banned", 9, .error),
     ("app.user.exists", 10, .error), ("app.user.link", 11, .error), ("app.user.unique", 12, .error),
     ("ba.session.state", 13, .info), ("data.timestamps", 14, .warning), ("env.better-auth-secret", 15, .error),

@@ -49,12 +49,18 @@ public enum FactTypes {
     static let envSide = StaticType.document(secretNames: .envNames)
 
     public static let roots: [String: StaticType] = [
-        "input": .record(["email": .string, "normalizedEmail": .string, "passwordCheck": .unknown, "suggestions": .list(.string)]),
+        "input": .record(["email": .string, "normalizedEmail": .string, "passwordCheck": .unknown, "suggestions": .list(.string), "method": .string]),
         "source": .record([
             "kind": .string, "location": .string, "deployment": .unknown, "isProd": .bool, "exportFormat": .unknown,
             "malformedLines": .number, "tableRows": .dictionary(.number),
         ]),
-        "ba": .record(["user": doc, "users": .list(doc), "accounts": .list(doc), "sessions": .list(doc)]),
+        "ba": .record([
+            "user": doc, "users": .list(doc), "accounts": .list(doc), "sessions": .list(doc),
+            "signIn": .record([
+                "methods": .list(.string), "kinds": .list(.string), "summary": .string, "hasPassword": .bool,
+                "credentialWithoutPassword": .bool,
+            ]),
+        ]),
         "app": .record([
             "user": doc, "users": .list(doc), "linkField": .string, "linkDetected": .bool, "table": .string,
             "emailField": .string,
