@@ -18,6 +18,8 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
     let isProd: Bool
     let deployment: String?
     let deep: Bool
+    /// The emails of the user table, when a lookup had to read it whole.
+    var scannedEmails: [String]?
     /// The email as typed on the command line, for the first probe.
     let typedEmail: String?
     /// The component's `_components` id (for `componentId` arguments) and path (for `componentPath`).
@@ -303,13 +305,22 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
             // Case and whitespace variants need the whole table: read it when it is small or when asked to.
             let size = try tableSize("user", componentId)
             if deep || (size ?? Int.max) <= DeploymentSource.autoScanRows {
-                users += try scan(table: "user", componentId: componentId, what: what).filter { Email.matches($0["email"] ?? .null, normalizedEmail) }
+                let all = try scan(table: "user", componentId: componentId, what: what)
+                // "Did you mean" uses what was read anyway (DESIGN §13.9).
+                scannedEmails = all.compactMap { $0["email"]?.stringValue }
+                users += all.filter { Email.matches($0["email"] ?? .null, normalizedEmail) }
             } else if let size {
                 note("no user matched \(probes.count) spellings of the email; \(what) has \(size) rows, more than the \(DeploymentSource.autoScanRows) read without asking: --deep reads them all to find case or whitespace variants.")
             }
         }
         var seen = Set<String>()
         return users.filter { seen.insert($0["_id"]?.stringValue ?? "").inserted }
+    }
+
+    /// Nearest stored emails, from the user table when it was read (small, or --deep); none otherwise.
+    public func emailSuggestions(for normalizedEmail: String) throws -> [String] {
+        guard let scannedEmails else { return [] }
+        return EmailInput.didYouMean(normalizedEmail, among: scannedEmails)
     }
 
     public func accountsAndSessions(userIds: [String]) throws -> (accounts: [Row], sessions: [Row]) {

@@ -167,3 +167,16 @@ private func expectSameVerdicts(_ f: FakeDeployment, export: String = demoExport
         }
     }
 }
+
+@Suite(.serialized) struct LiveSuggestions {
+    /// DESIGN §13.9: over --url, "did you mean" uses the user table read anyway (small tables are read whole).
+    @Test func didYouMeanOverTheDeploymentMatchesTheExport() throws {
+        let f = try fake()
+        defer { f.stop() }
+        let live = try live(["diagnose", "adda@example.com", "--url", f.url])
+        let export = try runCLI(["diagnose", "adda@example.com", "--export", demoExport])
+        #expect(live.stdout.contains("Did you mean ada@example.com?"))
+        #expect(export.stdout.contains("Did you mean ada@example.com?"))
+        #expect(f.log.allSatisfy { $0.path != "/api/mutation" && $0.path != "/api/action" })
+    }
+}
