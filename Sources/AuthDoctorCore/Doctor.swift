@@ -53,6 +53,7 @@ public enum Doctor {
         if info.malformedLines > 0 {
             notes.append("\(info.malformedLines) malformed JSONL line(s) skipped (\(info.malformedExamples.joined(separator: ", "))\(info.malformedLines > info.malformedExamples.count ? ", ..." : "")): the export may be damaged.")
         }
+        notes += info.notes
         let how = data.linkDetected ? "detected" : "from config"
         switch data.linkField {
         case "email": notes.append("app rows are joined to Better Auth users by email (\(how)).")

@@ -99,6 +99,7 @@ public final class ExportSource: DiagnoseDataSource {
     var tableRows: [String: Int] = [:]
     var malformed = 0
     var malformedExamples: [String] = []
+    var notes: [String] = []
     /// Every string of a secret-looking field in the candidate lines, for the final redaction pass.
     public private(set) var seenSecrets = Set<String>()
 
@@ -183,11 +184,10 @@ public final class ExportSource: DiagnoseDataSource {
         let sample = scanner.sample.compactMap { v -> Row? in
             if case .map(let m) = decoder.decode(v) { return m } else { return nil }
         }
-        for row in rows + sample {
-            for (k, v) in row where SecretFields.isSecret(k) {
-                if case .string(let s) = v { seenSecrets.insert(s) }
-            }
+        if scanner.candidatesSkipped > 0 {
+            notes.append("\(path): \(scanner.candidates) lines hold the email or ids looked for; only the first \(scanner.candidates - scanner.candidatesSkipped) were read (at most \(LineScanner.maxKeptRows) rows and \(LineScanner.maxKeptBytes >> 20) MiB per table).")
         }
+        for row in rows + sample { SecretFields.protect(row).collectSecrets(into: &seenSecrets) }
         return (rows, sample)
     }
 
@@ -238,6 +238,6 @@ public final class ExportSource: DiagnoseDataSource {
     public var info: SourceInfo {
         SourceInfo(kind: "export", location: archive.location, deployment: deployment, isProd: isProd,
                    exportFormat: format.rawValue, malformedLines: malformed, malformedExamples: malformedExamples,
-                   tableRows: tableRows)
+                   tableRows: tableRows, notes: notes.sorted())
     }
 }

@@ -252,6 +252,9 @@ struct Audit: ParsableCommand {
     @Option(help: "Print every id affected by this rule, one per line (for scripts), instead of the report.")
     var list: String?
 
+    @Option(help: "Stop with exit 2 past this many rows over the tables read (audit keeps about 200 MB per million rows).")
+    var maxRows = ExportAudit.defaultMaxRows
+
     @OptionGroup var ruleOptions: RuleOptions
 
     @OptionGroup var output: OutputOptions
@@ -263,6 +266,7 @@ struct Audit: ParsableCommand {
     func validate() throws {
         try deployment.validateSource(export: export)
         if examples < 0 { throw ValidationError("--examples takes a number of 0 or more") }
+        if maxRows < 1 { throw ValidationError("--max-rows takes a number of 1 or more") }
         if let list, !Audit.listable.contains(list) {
             throw ValidationError("--list takes one of: \(Audit.listable.joined(separator: ", "))")
         }
@@ -273,7 +277,8 @@ struct Audit: ParsableCommand {
         try Runner.run(command: "audit", output: output, quiet: list != nil) {
             let cfg = try Runner.loadConfig(config)
             let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
-            let options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now())
+            let options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now(),
+                                              maxRows: maxRows)
             let result: ExportAudit.Result
             var secrets = Set<String>()
             do {
