@@ -67,6 +67,18 @@ extension Config {
         "rules": "a folder (or a list of folders) of extra rule files, relative to this file",
     ]
 
+    /// Why a table or component name could reach outside the export (or a fixture's folder), or nil when it is
+    /// safe: no `..` or `.`, not absolute, no `/` (in a component only between nested names, `a/b`), no `\\` or NUL.
+    public static func unsafeName(_ name: String, nested: Bool) -> String? {
+        if name.hasPrefix("/") || name.hasPrefix("~") { return "'\(name)' must be a name, not an absolute path" }
+        if name.contains("\\") || name.contains("\0") { return "'\(name)' must be a name (no backslash or NUL)" }
+        if !nested && name.contains("/") { return "'\(name)' must be a table name, without '/'" }
+        for part in name.split(separator: "/", omittingEmptySubsequences: false) where part.isEmpty || part == "." || part == ".." {
+            return "'\(name)' must be a name (nested components as a/b), without '..', '.' or empty parts"
+        }
+        return nil
+    }
+
     /// Parses `auth-doctor.yaml` text. Unknown keys and wrong types are errors with line and column.
     public static func parse(yaml: String, file: String) throws(ConfigError) -> Config {
         func fail(_ message: String, _ mark: Mark?) -> ConfigError {
@@ -92,9 +104,15 @@ extension Config {
                 return s
             }
             switch key {
-            case "appTable": config.appTable = try text()
+            case "appTable":
+                let t = try text()
+                if let why = Config.unsafeName(t, nested: false) { throw fail("appTable \(why)", v.mark) }
+                config.appTable = t
             case "emailField": config.emailField = try text()
-            case "component": config.component = try text()
+            case "component":
+                let c = try text()
+                if let why = Config.unsafeName(c, nested: true) { throw fail("component \(why)", v.mark) }
+                config.component = c
             case "syncMutation": config.syncMutation = try text()
             case "adminEmailEnv": config.adminEmailEnv = try text()
             case "adminField": config.adminField = try text()

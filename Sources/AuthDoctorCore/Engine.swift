@@ -66,7 +66,8 @@ public struct Engine: Sendable {
         if !blocked.isEmpty {
             return result(.skip, "skipped: needs \(blocked.joined(separator: ", ")) to pass first", blockedBy: blocked)
         }
-        var scope = root
+        // Each rule spends its own budget: one hostile rule is `error`, the others still run.
+        var scope = root.metered(by: EvaluationBudget())
         do {
             for (name, expr) in rule.lets {
                 scope = scope.binding(name, try Evaluator.evaluate(expr, scope))

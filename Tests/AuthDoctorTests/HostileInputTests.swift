@@ -228,3 +228,219 @@ func healthyTables() -> [String: [(String, Int)]] {
         #expect(r.peakMB < 200)
     }
 }
+
+/// A rules folder with the given files (name → YAML) and fixtures (file name → YAML).
+func hostileRuleFolder(_ files: [String: String], fixtures: [String: String] = [:]) throws -> URL {
+    let dir = try tempDir("hostile-rules")
+    for (name, text) in files { try Data(text.utf8).write(to: dir.appendingPathComponent(name)) }
+    if !fixtures.isEmpty {
+        let f = dir.appendingPathComponent("fixtures")
+        try FileManager.default.createDirectory(at: f, withIntermediateDirectories: true)
+        for (name, text) in fixtures { try Data(text.utf8).write(to: f.appendingPathComponent(name)) }
+    }
+    return dir
+}
+
+private let ruleHead = "id: app.user.hostile\nstep: 30\ntitle: Hostile\nmodes: [diagnose, env]\n"
+private let secretValue = "Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k="
+
+@Suite(.serialized) struct HostileRules {
+    func convexEnv(_ extra: String = "") throws -> URL {
+        let dir = try tempDir("hostile-env")
+        let f = dir.appendingPathComponent("convex.env")
+        try Data("BETTER_AUTH_SECRET=\(secretValue)\nSITE_URL=https://app.example.com\n\(extra)".utf8).write(to: f)
+        return f
+    }
+
+    /// Loading the folder fails with exit 2 and `file:line:column: <message>`.
+    func expectLoadError(_ rule: String, _ message: String, line: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let dir = try hostileRuleFolder(["hostile.yaml": rule])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runCLI(["rules", "list", "--rules", dir.path])
+        #expect(r.exitCode == 2, sourceLocation: sourceLocation)
+        #expect(r.stderr.contains("hostile.yaml:\(line):"), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(message), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(!r.stderr.contains("Fatal error"), sourceLocation: sourceLocation)
+    }
+
+    @Test func aSecretCannotBeTheSubjectOfAnythingButAClassifier() throws {
+        let oracles = [
+            #"matches(env.convex.BETTER_AUTH_SECRET, "^.{3}Z")"#, #"startsWith(env.convex.BETTER_AUTH_SECRET, "Zq3")"#,
+            #"endsWith(ba.accounts[0].password, "a")"#, #"contains(env.convex.BETTER_AUTH_SECRET, "Z")"#,
+            #"env.convex.BETTER_AUTH_SECRET == "Zq3""#, #"size(env.convex.BETTER_AUTH_SECRET) == 44"#,
+            #"startsWith("Zq3v8", env.convex.BETTER_AUTH_SECRET)"#, #"lower(env.convex.BETTER_AUTH_SECRET) != null"#,
+            #"app.user.credentials.password == "x""#, #""Z" in env.convex.BETTER_AUTH_SECRET"#,
+        ]
+        for oracle in oracles {
+            try expectLoadError(ruleHead + "assert: true\nmessage: |\n  {{ \(oracle) ? 'Z' : '' }}\n", "a secret", line: 7)
+        }
+        // The classifiers are allowed.
+        let ok = try hostileRuleFolder(["ok.yaml": ruleHead + "assert: |\n  hashKind(env.convex.BETTER_AUTH_SECRET) != \"x\" && shapeLength(env.convex.BETTER_AUTH_SECRET) > 0\nmessage: |\n  {{ shape(env.convex.BETTER_AUTH_SECRET) }}\n"])
+        defer { try? FileManager.default.removeItem(at: ok) }
+        #expect(try runCLI(["rules", "list", "--rules", ok.path]).exitCode == 0)
+    }
+
+    @Test func theCharacterByCharacterLeakOfTheIssueNeverPrintsTheSecret() throws {
+        // The reproduction: one template hole per position. Statically refused; through a name computed at run
+        // time it loads, and then is refused while it runs ("could not check").
+        let positions = (0..<8).map { #"{{ matches(env.convex[k], "^.{\#($0)}Z") ? "Z" : "_" }}"# }.joined(separator: " ")
+        try expectLoadError(ruleHead + "assert: false\nmessage: |\n  \(positions.replacingOccurrences(of: "env.convex[k]", with: "env.convex.BETTER_AUTH_SECRET"))\n", "matches() cannot take a secret", line: 7)
+        let dir = try hostileRuleFolder(["hostile.yaml": ruleHead + "let:\n  k: '\"BETTER_AUTH_\" + \"SECRET\"'\nassert: false\nmessage: |\n  \(positions)\n"])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = try convexEnv()
+        defer { try? FileManager.default.removeItem(at: env.deletingLastPathComponent()) }
+        let r = try runCLI(["check-env", "--convex-env", env.path, "--rules", dir.path, "--format", "json"])
+        let v = try JSONParser.parse(r.stdout)
+        let hostile = v["results"].listValue?.first { $0["rule"] == .string("app.user.hostile") }
+        #expect(hostile?["status"] == .string("error"))
+        #expect(hostile?["message"].stringValue?.contains("matches() cannot take a secret") == true)
+        #expect(!r.stdout.contains("Z _") && !r.stdout.contains("_ Z"))
+        #expect(!r.stdout.contains(secretValue) && !r.stdout.contains("Zq3v8"))
+    }
+
+    @Test func nestedSnakeCaseAndURLSecretsAreNeverDumped() throws {
+        let dir = try tempDir("nested")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let app = #"{"_id":"app_ada","authId":"u_ada","email":"ada@example.com","credentials":{"password":"hunter2-nested-pw"},"api_key":"sk_live_snake_4242","private_key":"-----BEGIN PRIVATE KEY-----MIIEv","profile":{"github_token":"ghp_deeptoken99"}}"#
+        try writeExport([
+            "_components/betterAuth/user": adaUser + "\n", "_components/betterAuth/account": adaAccount + "\n",
+            "_components/betterAuth/session": "", "users": app + "\n",
+        ], in: dir)
+        let rules = try hostileRuleFolder(["dump.yaml": ruleHead + "assert: false\nmessage: \"user {{ app.user }} env {{ env.convex }}\"\n"])
+        defer { try? FileManager.default.removeItem(at: rules) }
+        let env = try convexEnv("DATABASE_URL=postgres://dbuser:PASSW0RD-in-url@db.example.com:5432/app\n")
+        defer { try? FileManager.default.removeItem(at: env.deletingLastPathComponent()) }
+        for format in ["text", "json"] {
+            let r = try runCLI(["diagnose", "ada@example.com", "--export", dir.path, "--convex-env", env.path, "--rules", rules.path, "--format", format])
+            #expect(r.stdout.contains("Hostile"), "\(r.stdout)")
+            for secret in ["hunter2-nested-pw", "sk_live_snake_4242", "MIIEv", "ghp_deeptoken99", "PASSW0RD-in-url", "dbuser:", secretValue] {
+                #expect(!r.stdout.contains(secret) && !r.stderr.contains(secret), "\(format) printed \(secret)")
+            }
+        }
+        #expect(SecretFields.isSecret("api_key") && SecretFields.isSecret("private_key") && SecretFields.isSecret("API-KEY"))
+        #expect(!SecretFields.isSecret("tokenIdentifier") && !SecretFields.isSecret("email"))
+        #expect(SecretFields.hasUserinfo("postgres://u:p@host/db") && !SecretFields.hasUserinfo("https://host/a@b"))
+    }
+
+    @Test func deeplyNestedExpressionsAreALoadErrorWithPosition() throws {
+        // The issue's reproductions (each crashed with SIGSEGV): past the token limit, refused before parsing.
+        let tooLong = "longer than 20000 tokens"
+        var cases: [(String, String)] = [
+            (String(repeating: "(", count: 10_000) + "true" + String(repeating: ")", count: 10_000), tooLong),
+            (String(repeating: "!", count: 100_000) + "true", tooLong),
+            ((0..<200_000).map { _ in "1" }.joined(separator: "+") + " > 0", tooLong),
+            ((0..<100_000).map { _ in "true" }.joined(separator: " && "), tooLong),
+            (String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + " != null", tooLong),
+            ((0..<50_000).map { _ in "true ? true :" }.joined(separator: " ") + " false", tooLong),
+            ("app.user" + String(repeating: ".x", count: 100_000) + " == null", tooLong),
+        ]
+        // The same shapes within the token limit: past the depth limit.
+        let deep = "nested deeper than 100"
+        cases += [
+            (String(repeating: "(", count: 5_000) + "true" + String(repeating: ")", count: 5_000), deep),
+            (String(repeating: "!", count: 5_000) + "true", deep),
+            ((0..<5_000).map { _ in "1" }.joined(separator: "+") + " > 0", deep),
+            ((0..<5_000).map { _ in "true" }.joined(separator: " && "), deep),
+            (String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + " != null", deep),
+            ((0..<2_000).map { _ in "true ? true :" }.joined(separator: " ") + " false", deep),
+            ("app.user" + String(repeating: ".x", count: 5_000) + " == null", deep),
+        ]
+        for (expr, message) in cases {
+            let start = Date()
+            try expectLoadError(ruleHead + "message: m\nassert: |\n  " + expr + "\n", message, line: 7)
+            #expect(Date().timeIntervalSince(start) < 10)
+        }
+    }
+
+    @Test func aRuleOverItsBudgetCouldNotBeCheckedInUnderTwoSeconds() throws {
+        let env = try convexEnv("LONG_FIELD=" + String(repeating: "a", count: 5_000) + "\n")
+        defer { try? FileManager.default.removeItem(at: env.deletingLastPathComponent()) }
+        let doubling = (1...35).map { "  s\($0): s\($0 - 1) + s\($0 - 1)" }.joined(separator: "\n")
+        let bigList = "[" + (0..<100).map(String.init).joined(separator: ",") + "]"
+        let hostile = [
+            "regex.yaml": ruleHead + "assert: |\n  matches(env.convex.LONG_FIELD, \"(a*)*b\")\nmessage: m\n",
+            "lets.yaml": "id: app.user.lets\nstep: 31\ntitle: Lets\nmodes: [env]\nlet:\n  s0: '\"xy\"'\n\(doubling)\nassert: size(s35) > 0\nmessage: m\n",
+            "maps.yaml": "id: app.user.maps\nstep: 32\ntitle: Maps\nmodes: [env]\nassert: |\n  size(\(bigList).map(a, \(bigList).map(b, \(bigList).map(c, \(bigList).map(d, \(bigList)))))) > 0\nmessage: m\n",
+        ]
+        let dir = try hostileRuleFolder(hostile)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try runMeasured(["check-env", "--convex-env", env.path, "--rules", dir.path, "--format", "json"])
+        #expect(r.seconds < 6, "\(r.seconds) s for three hostile rules")
+        #expect(r.peakMB < 400, "peak \(r.peakMB) MB")
+        let v = try JSONParser.parse(r.stdout)
+        for id in ["app.user.hostile", "app.user.lets", "app.user.maps"] {
+            let result = v["results"].listValue?.first { $0["rule"] == .string(id) }
+            #expect(result?["status"] == .string("error"), "\(id): \(String(describing: result)) \(r.stderr) \(r.stdout.prefix(300))")
+            #expect(result?["message"].stringValue?.contains("could not be checked") == true, "\(id)")
+        }
+        // One rule alone is under two seconds.
+        let one = try hostileRuleFolder(["regex.yaml": hostile["regex.yaml"]!])
+        defer { try? FileManager.default.removeItem(at: one) }
+        #expect(try runMeasured(["check-env", "--convex-env", env.path, "--rules", one.path]).seconds < 2)
+    }
+
+    @Test func yamlAliasesAreRefusedAndFixturesAreReadOnlyByRulesTest() throws {
+        let bomb = """
+            rule: app.user.hostile
+            cases:
+              - name: bomb
+                email: ada@example.com
+                expect: pass
+                config: &a0 {appTable: users}
+                tables:
+                  users: &b0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+                  b1: &b1 [*b0, *b0, *b0, *b0, *b0, *b0, *b0, *b0, *b0]
+                  b2: &b2 [*b1, *b1, *b1, *b1, *b1, *b1, *b1, *b1, *b1]
+                  b3: &b3 [*b2, *b2, *b2, *b2, *b2, *b2, *b2, *b2, *b2]
+                  b4: &b4 [*b3, *b3, *b3, *b3, *b3, *b3, *b3, *b3, *b3]
+                  b5: &b5 [*b4, *b4, *b4, *b4, *b4, *b4, *b4, *b4, *b4]
+                  b6: &b6 [*b5, *b5, *b5, *b5, *b5, *b5, *b5, *b5, *b5]
+                  b7: &b7 [*b6, *b6, *b6, *b6, *b6, *b6, *b6, *b6, *b6]
+                  b8: &b8 [*b7, *b7, *b7, *b7, *b7, *b7, *b7, *b7, *b7]
+                  b9: &b9 [*b8, *b8, *b8, *b8, *b8, *b8, *b8, *b8, *b8]
+            """
+        let rule = ruleHead + "assert: true\nmessage: m\n"
+        let dir = try hostileRuleFolder(["hostile.yaml": rule], fixtures: ["app.user.hostile.yaml": bomb])
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A run never reads fixtures: the bomb is not even parsed.
+        let run = try runMeasured(["diagnose", "ada@example.com", "--export", demoExport, "--rules", dir.path])
+        #expect([0, 1].contains(run.exitCode), "\(run.stderr)")
+        #expect(run.peakMB < 300)
+        let t = try runMeasured(["rules", "test", dir.path])
+        #expect(t.exitCode == 2)
+        #expect(t.stderr.contains("app.user.hostile.yaml:6:"), "\(t.stderr)")
+        #expect(t.stderr.contains("YAML anchors and aliases"))
+        #expect(t.peakMB < 300)
+        try expectLoadError(ruleHead + "let:\n  a: &x 'true'\n  b: *x\nassert: true\nmessage: m\n", "YAML anchors and aliases", line: 6)
+    }
+
+    @Test func rulesTestWritesNowhereOutsideItsFolder() throws {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("outside")
+        try? FileManager.default.removeItem(at: outside)
+        let rule = ruleHead + "assert: true\nmessage: m\n"
+        let escapes: [(String, String, String)] = [
+            ("tables: {\"../../../outside/evil\": \"{}\"}", "table key '../../../outside/evil'", "7"),
+            ("tables: {\"betterAuth/../../x\": \"{}\"}", "table key '../../x'", "7"),
+            ("tables: {\"/tmp/outside/abs\": \"{}\"}", "absolute path", "7"),
+            ("config: {appTable: \"../../x\"}", "appTable '../../x'", "7"),
+            ("config: {appTable: \"a/b\"}", "without '/'", "7"),
+            ("config: {component: \"../up\"}", "component '../up'", "7"),
+            ("config: {component: \"/abs\"}", "absolute path", "7"),
+        ]
+        for (extra, message, line) in escapes {
+            let fixture = "rule: app.user.hostile\ncases:\n  - name: escape\n    email: ada@example.com\n    expect: pass\n    \(extra)\n"
+            let dir = try hostileRuleFolder(["hostile.yaml": rule], fixtures: ["app.user.hostile.yaml": fixture])
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let t = try runCLI(["rules", "test", dir.path])
+            #expect(t.exitCode == 2, "\(extra)")
+            #expect(t.stderr.contains(message), "\(t.stderr)")
+            _ = line
+            #expect(!FileManager.default.fileExists(atPath: outside.path))
+        }
+        // In auth-doctor.yaml too; a nested component (a/b) is fine.
+        #expect(Config.unsafeName("a/b", nested: true) == nil)
+        #expect(Config.unsafeName("betterAuth", nested: true) == nil)
+        #expect(Config.unsafeName("users", nested: false) == nil)
+        #expect(throws: ConfigError.self) { try Config.parse(yaml: "appTable: ../x\n", file: "c.yaml") }
+    }
+}
