@@ -323,28 +323,19 @@ private let secretValue = "Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k="
     }
 
     @Test func deeplyNestedExpressionsAreALoadErrorWithPosition() throws {
-        // The issue's reproductions (each crashed with SIGSEGV): past the token limit, refused before parsing.
-        let tooLong = "longer than 20000 tokens"
-        var cases: [(String, String)] = [
-            (String(repeating: "(", count: 10_000) + "true" + String(repeating: ")", count: 10_000), tooLong),
-            (String(repeating: "!", count: 100_000) + "true", tooLong),
-            ((0..<200_000).map { _ in "1" }.joined(separator: "+") + " > 0", tooLong),
-            ((0..<100_000).map { _ in "true" }.joined(separator: " && "), tooLong),
-            (String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + " != null", tooLong),
-            ((0..<50_000).map { _ in "true ? true :" }.joined(separator: " ") + " false", tooLong),
-            ("app.user" + String(repeating: ".x", count: 100_000) + " == null", tooLong),
+        // Each shape of the issue's reproductions (each crashed with SIGSEGV), at its size there (past the token
+        // limit: refused before parsing) and at a size within the token limit (past the depth limit).
+        let shapes: [(issueSize: Int, make: (Int) -> String)] = [
+            (10_000, { String(repeating: "(", count: $0) + "true" + String(repeating: ")", count: $0) }),
+            (100_000, { String(repeating: "!", count: $0) + "true" }),
+            (200_000, { (0..<$0).map { _ in "1" }.joined(separator: "+") + " > 0" }),
+            (100_000, { (0..<$0).map { _ in "true" }.joined(separator: " && ") }),
+            (100_000, { String(repeating: "[", count: $0) + String(repeating: "]", count: $0) + " != null" }),
+            (50_000, { (0..<$0).map { _ in "true ? true :" }.joined(separator: " ") + " false" }),
+            (100_000, { "app.user" + String(repeating: ".x", count: $0) + " == null" }),
         ]
-        // The same shapes within the token limit: past the depth limit.
-        let deep = "nested deeper than 100"
-        cases += [
-            (String(repeating: "(", count: 5_000) + "true" + String(repeating: ")", count: 5_000), deep),
-            (String(repeating: "!", count: 5_000) + "true", deep),
-            ((0..<5_000).map { _ in "1" }.joined(separator: "+") + " > 0", deep),
-            ((0..<5_000).map { _ in "true" }.joined(separator: " && "), deep),
-            (String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000) + " != null", deep),
-            ((0..<2_000).map { _ in "true ? true :" }.joined(separator: " ") + " false", deep),
-            ("app.user" + String(repeating: ".x", count: 5_000) + " == null", deep),
-        ]
+        let cases = shapes.map { ($0.make($0.issueSize), "longer than 20000 tokens") }
+            + shapes.map { ($0.make(2_000), "nested deeper than 100") }
         for (expr, message) in cases {
             let start = Date()
             try expectLoadError(ruleHead + "message: m\nassert: |\n  " + expr + "\n", message, line: 7)
@@ -442,5 +433,87 @@ private let secretValue = "Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k="
         #expect(Config.unsafeName("betterAuth", nested: true) == nil)
         #expect(Config.unsafeName("users", nested: false) == nil)
         #expect(throws: ConfigError.self) { try Config.parse(yaml: "appTable: ../x\n", file: "c.yaml") }
+    }
+}
+
+@Suite(.serialized) struct HostileZipKinds {
+    /// Rewrites the demo export with python: `how` is a snippet that gets `data` (the zip's bytes) and sets `out`.
+    func variant(_ how: String, in dir: URL, name: String) throws -> String {
+        let out = dir.appendingPathComponent(name).path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", """
+            import io, struct, sys, zipfile
+            data = open(sys.argv[1], "rb").read()
+            \(how)
+            open(sys.argv[2], "wb").write(out)
+            """, demoExport, out]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        return out
+    }
+
+    func expectExit2(_ path: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let r = try runCLI(["diagnose", "ada@example.com", "--export", path])
+        #expect(r.exitCode == 2, sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(message), "\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(!r.stderr.contains("an empty export"), sourceLocation: sourceLocation)
+        #expect(try runCLI(["audit", "--export", path]).stderr.contains(message), sourceLocation: sourceLocation)
+    }
+
+    @Test func eachKindOfUnreadableZipIsNamed() throws {
+        let dir = try tempDir("zipkinds")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The encryption flag set on every entry, as `zip -e` writes it.
+        let encrypted = try variant("""
+            out = bytearray(data)
+            for sig in (b"PK\\x03\\x04", b"PK\\x01\\x02"):
+                i = out.find(sig)
+                while i >= 0:
+                    at = i + (6 if sig == b"PK\\x03\\x04" else 8)
+                    out[at] |= 1
+                    i = out.find(sig, i + 4)
+            out = bytes(out)
+            """, in: dir, name: "encrypted.zip")
+        try expectExit2(encrypted, "a password-protected (encrypted) zip")
+        let sfx = try variant("out = b'MZ' + b'\\x90' * 4094 + data", in: dir, name: "setup.exe.zip")
+        try expectExit2(sfx, "a self-extracting archive (a Windows program with a zip appended)")
+        let badOffset = try variant("""
+            e = data.rfind(b"PK\\x05\\x06")
+            cd = struct.unpack("<I", data[e + 16:e + 20])[0]
+            out = data[:e + 16] + struct.pack("<I", cd + 7) + data[e + 20:]
+            """, in: dir, name: "bad-offset.zip")
+        try expectExit2(badOffset, "the zip's central directory is not where its end record says")
+        let nested = try variant("""
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as z:
+                z.writestr("snapshot_happy-animal-123_1764000000000.zip", data)
+            out = buf.getvalue()
+            """, in: dir, name: "nested.zip")
+        try expectExit2(nested, "a zip that holds another zip (snapshot_happy-animal-123_1764000000000.zip)")
+    }
+
+    @Test func aFifoOrSymlinkTableIsNotARegularFile() throws {
+        let dir = try tempDir("fifo")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let unzip = Process()
+        unzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        unzip.arguments = ["python3", "-c", "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", demoExport, dir.path]
+        try unzip.run()
+        unzip.waitUntilExit()
+        let table = dir.appendingPathComponent("_components/betterAuth/user/documents.jsonl")
+        let real = dir.appendingPathComponent("real-user.jsonl")
+        try FileManager.default.moveItem(at: table, to: real)
+        #expect(mkfifo(table.path, 0o644) == 0)
+        let fifo = try runMeasured(["diagnose", "ada@example.com", "--export", dir.path])
+        #expect(fifo.exitCode == 2)
+        #expect(fifo.stderr.contains("user/documents.jsonl: not a regular file (a FIFO)"), "\(fifo.stderr)")
+        #expect(fifo.seconds < 5)
+        try FileManager.default.removeItem(at: table)
+        try FileManager.default.createSymbolicLink(at: table, withDestinationURL: real)
+        let link = try runCLI(["diagnose", "ada@example.com", "--export", dir.path])
+        #expect(link.exitCode == 2)
+        #expect(link.stderr.contains("user/documents.jsonl: not a regular file (a symbolic link)"), "\(link.stderr)")
     }
 }
