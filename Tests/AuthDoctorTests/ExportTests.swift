@@ -95,11 +95,7 @@ private func scan(_ text: String, needles: [Needle], chunk: Int, sample: Int = 0
     @Test func zipAndFolderGiveTheSameReport() throws {
         let dir = try tempDir("unzip")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let unzip = Process()
-        unzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        unzip.arguments = ["python3", "-c", "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", demoExport, dir.path]
-        try unzip.run()
-        unzip.waitUntilExit()
+        try unzipExport(demoExport, to: dir)
         let fromZip = try runCLI(["diagnose", "admin@example.com", "--export", demoExport, "--format", "json"])
         let fromDir = try runCLI(["diagnose", "admin@example.com", "--export", dir.path, "--format", "json"])
         #expect(fromZip.exitCode == 1 && fromDir.exitCode == 1)

@@ -85,6 +85,16 @@ func writeZipExport(_ zip: URL, tables: [String: [(String, Int)]]) throws {
     #expect(p.terminationStatus == 0)
 }
 
+/// Unzips an export with the system's python, as a user would before passing the folder.
+func unzipExport(_ zip: String, to dir: URL) throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["python3", "-c", "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", zip, dir.path]
+    try p.run()
+    p.waitUntilExit()
+    #expect(p.terminationStatus == 0)
+}
+
 let adaUser = #"{"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada","updatedAt":1763900000000.0}"#
 let adaAccount = #"{"_creationTime":1763900000001.5,"_id":"acc_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}"#
 let adaApp = #"{"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada"}"#
@@ -497,11 +507,7 @@ private let secretValue = "Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k="
     @Test func aFifoOrSymlinkTableIsNotARegularFile() throws {
         let dir = try tempDir("fifo")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let unzip = Process()
-        unzip.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        unzip.arguments = ["python3", "-c", "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])", demoExport, dir.path]
-        try unzip.run()
-        unzip.waitUntilExit()
+        try unzipExport(demoExport, to: dir)
         let table = dir.appendingPathComponent("_components/betterAuth/user/documents.jsonl")
         let real = dir.appendingPathComponent("real-user.jsonl")
         try FileManager.default.moveItem(at: table, to: real)
