@@ -78,7 +78,9 @@ public struct Engine: Sendable {
             }
             var evidence: [String: Value] = [:]
             for (name, expr) in rule.evidence {
-                evidence[name] = try Evaluator.evaluate(expr, scope)
+                let v = try Evaluator.evaluate(expr, scope)
+                try EvaluationBudget.checkPrintable(v, expr.offset)
+                evidence[name] = v
             }
             let outcome = try Evaluator.evaluate(rule.assertion, scope)
             if outcome == .bool(true) {

@@ -523,3 +523,28 @@ private let secretValue = "Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k="
         #expect(link.stderr.contains("user/documents.jsonl: not a regular file (a symbolic link)"), "\(link.stderr)")
     }
 }
+
+@Suite struct HostileRulePrinting {
+    @Test func aListOfOneBigStringCannotBePrintedAHundredThousandTimes() throws {
+        let lets = (1...19).map { "  s\($0): s\($0 - 1) + s\($0 - 1)" }.joined(separator: "\n")
+        let items = (0..<100).map { _ in "s19" }.joined(separator: ", ")
+        let rules = [
+            "t.yaml": "id: app.user.t\nstep: 33\ntitle: T\nmodes: [env]\nlet:\n  s0: '\"xy\"'\n\(lets)\n  l: '[\(items)]'\nassert: false\nmessage: '{{ l }}'\n",
+            "e.yaml": "id: app.user.e\nstep: 34\ntitle: E\nmodes: [env]\nlet:\n  s0: '\"xy\"'\n\(lets)\nassert: false\nmessage: m\nevidence:\n  l: '[\(items)]'\n",
+            "s.yaml": "id: app.user.s\nstep: 35\ntitle: S\nmodes: [env]\nlet:\n  s0: '\"xy\"'\n\(lets)\nassert: size(string([\(items)])) > 0\nmessage: m\n",
+        ]
+        let dir = try hostileRuleFolder(rules)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = try tempDir("printenv")
+        defer { try? FileManager.default.removeItem(at: env) }
+        try Data("SITE_URL=https://app.example.com\n".utf8).write(to: env.appendingPathComponent("c.env"))
+        let r = try runMeasured(["check-env", "--convex-env", env.appendingPathComponent("c.env").path, "--rules", dir.path, "--format", "json"])
+        #expect(r.stdout.utf8.count < 200_000, "\(r.stdout.utf8.count) bytes of report")
+        #expect(r.peakMB < 300)
+        let v = try JSONParser.parse(r.stdout)
+        for id in ["app.user.t", "app.user.e", "app.user.s"] {
+            let result = v["results"].listValue?.first { $0["rule"] == .string(id) }
+            #expect(result?["status"] == .string("error"), "\(id)")
+        }
+    }
+}

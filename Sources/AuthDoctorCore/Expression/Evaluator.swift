@@ -88,6 +88,28 @@ public final class EvaluationBudget: @unchecked Sendable {
         return v
     }
 
+    /// Refuses a value whose printed form would pass the string limit: a list can hold the same 1 MiB string
+    /// 100,000 times without copying it, but printing it (a template, `string()`, evidence) would.
+    public static func checkPrintable(_ v: Value, _ at: Int) throws(EvaluationError) {
+        var left = maxStringBytes
+        func walk(_ v: Value) -> Bool {
+            switch v {
+            case .string(let s): left -= s.utf8.count + 2
+            case .list(let l):
+                for item in l where !walk(item) { return false }
+                left -= 2 * l.count
+            case .map(let m):
+                for (k, item) in m {
+                    left -= k.utf8.count + 4
+                    if !walk(item) { return false }
+                }
+            default: left -= 24
+            }
+            return left >= 0
+        }
+        if !walk(v) { throw tooLong(at) }
+    }
+
     static func tooLong(_ at: Int) -> EvaluationError {
         EvaluationError(message: "a string longer than \(EvaluationBudget.maxStringBytes >> 20) MiB was built: the rule could not be checked", offset: at)
     }
@@ -475,6 +497,7 @@ public enum Evaluator {
             var joined = ""
             for (k, item) in items.enumerated() {
                 if k > 0 { joined += sep }
+                try EvaluationBudget.checkPrintable(item, at)
                 joined += Render.plain(item)
                 if joined.utf8.count > EvaluationBudget.maxStringBytes { throw EvaluationBudget.tooLong(at) }
             }
@@ -482,6 +505,7 @@ public enum Evaluator {
         case "type":
             return .string(a[0].typeName)
         case "string":
+            try EvaluationBudget.checkPrintable(a[0], at)
             return a[0].isNull ? .null : .string(Render.plain(a[0]))
         case "int":
             switch a[0] {
