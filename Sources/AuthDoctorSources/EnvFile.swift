@@ -132,7 +132,9 @@ public struct EnvFile: Sendable {
                     // Read as one value, the rest of the file would vanish into it: skip only this line.
                     var next = valueStart
                     while next < chars.count && chars[next] != "\n" { next += 1 }
-                    let swallowed = line > lineStart ? " (it would swallow lines \(lineStart + 1)-\(line))" : ""
+                    // `line` has counted every newline to the end; a final newline starts no line.
+                    let lastLine = chars.last == "\n" ? line - 1 : line
+                    let swallowed = lastLine > lineStart ? " (it would swallow lines \(lineStart + 1)-\(lastLine))" : ""
                     problems.append("\(path):\(lineStart): \(name) opens a \(quote) quote that is never closed\(swallowed); skipped this line and read the lines after it")
                     i = next
                     line = lineStart

@@ -210,7 +210,7 @@ func healthyTables() -> [String: [(String, Int)]] {
         #expect(f.values["ADMIN_EMAIL"] == "ada@example.com")
         #expect(f.values["B"] == "2")
         #expect(f.values["SITE_URL"] == nil)
-        #expect(f.problems == ["convex.env:1: SITE_URL opens a \" quote that is never closed (it would swallow lines 2-4); skipped this line and read the lines after it"])
+        #expect(f.problems == ["convex.env:1: SITE_URL opens a \" quote that is never closed (it would swallow lines 2-3); skipped this line and read the lines after it"])
     }
 
     @Test func duplicateNotesAreCappedAndCounted() {
