@@ -208,7 +208,10 @@ public final class LineScanner {
     /// Line numbers are counted forward from the previous candidate, so a region costs one pass however many
     /// of its lines match.
     func processRegion(_ region: UnsafeRawBufferPointer, endsWithNewline: Bool) {
-        guard let base = region.baseAddress else { return }
+        guard let base = region.baseAddress else {
+            if !endsWithNewline { lines += 1 }
+            return
+        }
         let firstLine = lines + 1
         let count = endsWithNewline ? LineScanner.countNewlines(region) : 1
         var starts: [Int] = []
