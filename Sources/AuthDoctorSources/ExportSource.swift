@@ -185,7 +185,7 @@ public final class ExportSource: DiagnoseDataSource {
             if case .map(let m) = decoder.decode(v) { return m } else { return nil }
         }
         if scanner.candidatesSkipped > 0 {
-            notes.append("\(path): \(scanner.candidates) lines hold the email or ids looked for; only the first \(scanner.candidates - scanner.candidatesSkipped) were read (at most \(LineScanner.maxKeptRows) rows and \(LineScanner.maxKeptBytes >> 20) MiB per table).")
+            notes.append("\(path): \(scanner.candidates) lines hold the email or ids looked for; only the first \(scanner.candidates - scanner.candidatesSkipped) were read (at most \(LineScanner.maxKeptRows) rows, \(LineScanner.maxKeptBytes >> 20) MiB and \(LineScanner.maxKeptValues) JSON values per table).")
         }
         for row in rows + sample { SecretFields.protect(row).collectSecrets(into: &seenSecrets) }
         return (rows, sample)

@@ -123,6 +123,9 @@ public final class LineScanner {
     public static let maxKeptRows = 1_000
     /// And at most this many bytes of them (sample lines included).
     public static let maxKeptBytes = 16 << 20
+    /// And at most this many JSON values in them: a value takes tens of bytes once parsed.
+    public static let maxKeptValues = 250_000
+    var keptValues = 0
 
     /// Lines seen so far (complete lines, plus a last line without its newline at `finish`).
     public private(set) var lines = 0
@@ -257,11 +260,19 @@ public final class LineScanner {
 
     func parseLine(_ line: UnsafeRawBufferPointer, lineNumber: Int, deliver: Bool, sampleIt: Bool) {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+        let keeping = deliver || sampleIt
         do {
-            let v = try JSONParser.parse(line)
+            // A kept row spends the table's value budget; a line only checked for truncation gets a fixed one.
+            let limit = keeping ? LineScanner.maxKeptValues - keptValues : LineScanner.maxKeptValues
+            var count = 0
+            let v = try JSONParser.parse(line, maxValues: limit, counted: &count)
             guard case .map = v else { throw NotAnObject() }
+            if keeping { keptValues += count }
             if sampleIt { sample.append(v) }
             if deliver { onRow(v) }
+        } catch let e as JSONParseError where e.message == JSONParser.tooManyValues {
+            // Valid or not, too big to hold: counted as not read, like a candidate past the row limit.
+            if deliver { candidatesSkipped += 1 }
         } catch {
             malformed += 1
             if malformedAt.count < 5 { malformedAt.append(lineNumber) }
