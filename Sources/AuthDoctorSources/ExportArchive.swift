@@ -165,9 +165,14 @@ public final class ExportArchive: TableReader {
     /// A whole small file (a schema or `_tables` list).
     public func read(_ path: String, limit: Int = 16 << 20) throws(SourceError) -> Data {
         var out = Data()
-        try stream(path) { chunk in
-            if out.count < limit { out.append(chunk.prefix(limit - out.count)) }
-        }
+        let enough = "\u{0}enough"
+        do {
+            try stream(path) { chunk in
+                out.append(chunk.prefix(limit - out.count))
+                // Stop inflating once the limit is reached: the rest is never read.
+                if out.count >= limit { throw SourceError(enough) }
+            }
+        } catch where error.message == enough {}
         return out
     }
 

@@ -151,9 +151,13 @@ public final class ExportSource: DiagnoseDataSource {
 
     static func schemaLine(_ archive: ExportArchive, _ path: String) throws -> String? {
         guard archive.paths.contains(path) else { return nil }
-        let data = try archive.read(path)
-        let line = data.split(separator: 0x0A, maxSplits: 1).first ?? Data()
-        guard case .string(let s) = try JSONParser.parse(Data(line)) else { return nil }
+        // The first line is one JSON string ("uniform" or a shape); a hostile file cannot make it more.
+        let data = try archive.read(path, limit: 1 << 20)
+        let line = Data(data.split(separator: 0x0A, maxSplits: 1).first ?? Data())
+        let value = try line.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws(JSONParseError) -> Value in
+            try JSONParser.parse(raw, maxValues: 1)
+        }
+        guard case .string(let s) = value else { return nil }
         return s
     }
 

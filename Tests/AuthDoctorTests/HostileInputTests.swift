@@ -178,6 +178,20 @@ func healthyTables() -> [String: [(String, Int)]] {
         #expect(r.stdout.contains("11 lines hold the email or ids looked for; only the first 1 were read"), "\(r.stdout)")
     }
 
+    @Test func aHugeSchemaLineIsNotParsed() throws {
+        let dir = try tempDir("schema")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeExport(["_components/betterAuth/user": adaUser + "\n", "_components/betterAuth/account": adaAccount + "\n",
+                         "_components/betterAuth/session": "", "users": adaApp + "\n"], in: dir)
+        var schema = Data("[".utf8)
+        schema.append(Data(String(repeating: "0,", count: 10 << 20).utf8))
+        schema.append(Data("0]\n".utf8))
+        try schema.write(to: dir.appendingPathComponent("_components/betterAuth/user/generated_schema.jsonl"))
+        let r = try runMeasured(["diagnose", "ada@example.com", "--export", dir.path])
+        #expect([0, 1].contains(r.exitCode), "\(r.stderr)")
+        #expect(r.peakMB < 150, "peak \(r.peakMB) MB")
+    }
+
     @Test func passwordLineIsCappedAt4KiB() throws {
         let dir = try tempDir("pw")
         defer { try? FileManager.default.removeItem(at: dir) }
