@@ -67,6 +67,18 @@ extension Config {
         "rules": "a folder (or a list of folders) of extra rule files, relative to this file",
     ]
 
+    /// Why a table or component name could reach outside the export (or a fixture's folder), or nil when it is
+    /// safe: no `..` or `.`, not absolute, no `/` (in a component only between nested names, `a/b`), no `\\` or NUL.
+    public static func unsafeName(_ name: String, nested: Bool) -> String? {
+        if name.hasPrefix("/") || name.hasPrefix("~") { return "'\(name)' must be a name, not an absolute path" }
+        if name.contains("\\") || name.contains("\0") { return "'\(name)' must be a name (no backslash or NUL)" }
+        if !nested && name.contains("/") { return "'\(name)' must be a table name, without '/'" }
+        for part in name.split(separator: "/", omittingEmptySubsequences: false) where part.isEmpty || part == "." || part == ".." {
+            return "'\(name)' must be a name (nested components as a/b), without '..', '.' or empty parts"
+        }
+        return nil
+    }
+
     /// Parses `auth-doctor.yaml` text. Unknown keys and wrong types are errors with line and column.
     public static func parse(yaml: String, file: String) throws(ConfigError) -> Config {
         func fail(_ message: String, _ mark: Mark?) -> ConfigError {
@@ -93,21 +105,14 @@ extension Config {
             }
             switch key {
             case "appTable":
-                let s = try text()
-                guard !s.contains("/"), !s.contains(".."), !s.hasPrefix("_") else {
-                    throw fail("appTable must be a table name (no '/', '..' or leading '_')", v.mark)
-                }
-                config.appTable = s
+                let t = try text()
+                if let why = Config.unsafeName(t, nested: false) { throw fail("appTable \(why)", v.mark) }
+                config.appTable = t
             case "emailField": config.emailField = try text()
             case "component":
-                // `a/b` names a nested component: `/` separates component names, nothing else.
-                let s = try text()
-                guard s.split(separator: "/", omittingEmptySubsequences: false).allSatisfy({
-                    $0.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil
-                }) else {
-                    throw fail("component must be a component name, or parent/child for a nested component (letters, digits, _)", v.mark)
-                }
-                config.component = s
+                let c = try text()
+                if let why = Config.unsafeName(c, nested: true) { throw fail("component \(why)", v.mark) }
+                config.component = c
             case "syncMutation": config.syncMutation = try text()
             case "adminEmailEnv": config.adminEmailEnv = try text()
             case "adminField": config.adminField = try text()

@@ -226,7 +226,7 @@ message: >-
   not Better Auth's scrypt salt:key.
   {{ kind == "null" || kind == "empty" ? "Sign-in answers 401 \"Invalid email or password\" (the log says \"Password not found\")."
   : kind == "not-a-string" ? "Better Auth cannot read it as a hash: sign-in answers HTTP 500 with an empty body, which looks like an outage."
-  : !contains(account.password, ":") ? "Better Auth cannot split it into salt:key and throws \"Invalid password hash\": sign-in answers HTTP 500 with an empty body, which looks like an outage."
+  : hashParts(account.password) < 2 ? "Better Auth cannot split it into salt:key and throws \"Invalid password hash\": sign-in answers HTTP 500 with an empty body, which looks like an outage."
   : "Better Auth takes it apart as salt:key, computes a different key and answers 401 \"Invalid email or password\" for the right password." }}
 fix: |
   {{ kind == "scrypt-uppercase" ? "The hash is right but in uppercase hex, which Better Auth 1.6+ compares as lowercase text. Lowercase the stored value of account " + account._id + " with a one-off internal mutation (it cannot be printed here), or ask the user to use \"Forgot password\"."
@@ -522,8 +522,8 @@ let:
   onHosting: env.hosting != null && (env.hosting.BETTER_AUTH_SECRET != null || env.hosting.AUTH_SECRET != null)
   problem: >-
     secret == null && rotation == null ? "missing"
-    : secret == "better-auth-secret-12345678901234567890" ? "default"
-    : secret != null && size(secret) < 32 ? "short" : ""
+    : knownDefault(secret) ? "default"
+    : secret != null && shapeLength(secret) < 32 ? "short" : ""
 assert: problem == ""
 evidence:
   BETTER_AUTH_SECRET: coalesce(secret, rotation)
@@ -531,7 +531,7 @@ passMessage: "{{ shape(coalesce(secret, rotation)) }}"
 message: >-
   {{ problem == "missing" ? "BETTER_AUTH_SECRET is not set in the Convex env (" + coalesce(env.convexFile, "the deployment") + ")" + (onHosting ? "; it is set only on the hosting side, where Better Auth does not run" : "") + ". Convex runs Better Auth in production mode, so every auth request fails with HTTP 500 (\"You are using the default secret\")."
   : problem == "default" ? "BETTER_AUTH_SECRET is Better Auth's documented default value: anyone can forge sessions, and Better Auth refuses it in production."
-  : "BETTER_AUTH_SECRET is only " + string(size(secret)) + " characters long; use at least 32 random characters." }}
+  : "BETTER_AUTH_SECRET is only " + string(shapeLength(secret)) + " characters long; use at least 32 random characters." }}
 fix: |
   Generate a value in your secret store (e.g. `openssl rand -base64 32`), then set it without putting it on the command line:
     {{ cli.envSet }} BETTER_AUTH_SECRET
@@ -621,7 +621,7 @@ evidence:
   missingHosting: missingHosting
 passMessage: "{{ join(present, ', ') }}: equal on both sides"
 message: >-
-  {{ join(differ.map(n, n + ": values differ (Convex " + string(size(env.convex[n])) + " chars, hosting " + string(size(env.hosting[n])) + " chars)")
+  {{ join(differ.map(n, n + ": values differ (Convex " + string(shapeLength(env.convex[n])) + " chars, hosting " + string(shapeLength(env.hosting[n])) + " chars)")
   + missingConvex.map(n, n + ": missing in the Convex env (hosting has it)")
   + missingHosting.map(n, n + ": missing on the hosting side (" + join(env.hostingFiles, ", ") + ")"), "; ") }}.
   The app's server-to-Convex calls are rejected as unauthorized.

@@ -118,7 +118,8 @@ public struct Engine: Sendable {
         if !blocked.isEmpty {
             return result(.skip, "skipped: needs \(blocked.joined(separator: ", ")) to pass first", blockedBy: blocked)
         }
-        var scope = root
+        // Each rule spends its own budget: one hostile rule is `error`, the others still run.
+        var scope = root.metered(by: EvaluationBudget())
         do {
             for (name, expr) in rule.lets {
                 scope = scope.binding(name, try Evaluator.evaluate(expr, scope))
@@ -129,7 +130,9 @@ public struct Engine: Sendable {
             }
             var evidence: [String: Value] = [:]
             for (name, expr) in rule.evidence {
-                evidence[name] = try Evaluator.evaluate(expr, scope)
+                let v = try Evaluator.evaluate(expr, scope)
+                try EvaluationBudget.checkPrintable(v, expr.offset)
+                evidence[name] = v
             }
             let outcome = try Evaluator.evaluate(rule.assertion, scope)
             if outcome == .bool(true) {

@@ -32,7 +32,7 @@ public struct SourceInfo: Sendable {
     public var notes: [String] = []
 
     public init(kind: String, location: String, deployment: String? = nil, isProd: Bool = false, exportFormat: String? = nil,
-                malformedLines: Int = 0, malformedExamples: [String] = [], tableRows: [String: Int] = [:]) {
+                malformedLines: Int = 0, malformedExamples: [String] = [], tableRows: [String: Int] = [:], notes: [String] = []) {
         self.kind = kind
         self.location = location
         self.deployment = deployment
@@ -41,6 +41,7 @@ public struct SourceInfo: Sendable {
         self.malformedLines = malformedLines
         self.malformedExamples = malformedExamples
         self.tableRows = tableRows
+        self.notes = notes
     }
 }
 
@@ -159,15 +160,17 @@ public enum PersonLookup {
     }
 }
 
-/// Field names whose string values are secrets in any table.
+/// Field names whose string values are secrets in any table, at any depth (`credentials.password`).
 public enum SecretFields {
+    /// `api_key`, `apiKey`, `API-KEY` and `apikey` are one name here.
     public static func isSecret(_ name: String) -> Bool {
         cache.lock.lock()
         if let known = cache.names[name] { cache.lock.unlock(); return known }
         cache.lock.unlock()
-        let n = name.lowercased()
-        let secret = n != "tokenidentifier" && (n.contains("password") || n.contains("token") || n.contains("secret")
-            || n.contains("privatekey") || n == "key" || n.hasSuffix("apikey") || n == "backupcodes")
+        let n = String(name.lowercased().unicodeScalars.filter { $0 != "_" && $0 != "-" && $0 != " " })
+        let secret = n != "tokenidentifier" && (n.contains("password") || n.contains("passwd") || n.contains("token")
+            || n.contains("secret") || n.contains("privatekey") || n == "key" || n.hasSuffix("apikey") || n == "backupcodes"
+            || n == "credentials" || n.hasSuffix("accesskey") || n.hasSuffix("signingkey") || n.hasSuffix("encryptionkey"))
         cache.lock.lock()
         if cache.names.count < 10_000 { cache.names[name] = secret }
         cache.lock.unlock()
@@ -186,12 +189,33 @@ public enum SecretFields {
         name.uppercased().range(of: "SECRET|KEY|TOKEN|PASSWORD|PRIVATE|JWKS", options: .regularExpression) != nil
     }
 
-    /// The row with every secret-looking string field wrapped as a secret.
-    public static func protect(_ row: Row) -> Value {
-        var out = row
-        for (k, v) in row where isSecret(k) { out[k] = v.asSecret() }
-        return .map(out)
+    /// True for a URL that carries credentials (`postgres://user:pass@host`, `https://token@host`): the whole
+    /// value is a secret, since its userinfo is.
+    public static func hasUserinfo(_ s: String) -> Bool {
+        guard let scheme = s.range(of: "://") else { return false }
+        let head = s[s.startIndex..<scheme.lowerBound]
+        guard !head.isEmpty, head.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+.-".contains($0)) }) else { return false }
+        let rest = s[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        return authority.contains("@")
     }
+
+    /// A value with every secret-looking field wrapped as a secret, at any depth, and every URL with
+    /// credentials wrapped too.
+    public static func protect(_ value: Value) -> Value {
+        switch value {
+        case .map(let m):
+            var out: [String: Value] = [:]
+            for (k, v) in m { out[k] = isSecret(k) ? v.asSecretDeep() : protect(v) }
+            return .map(out)
+        case .list(let items): return .list(items.map(protect))
+        case .string(let s) where hasUserinfo(s): return .secret(Secret(s))
+        default: return value
+        }
+    }
+
+    /// The row with every secret-looking string field wrapped as a secret.
+    public static func protect(_ row: Row) -> Value { protect(Value.map(row)) }
 }
 
 /// The facts data model that rule expressions see (documented in rules/README.md).

@@ -11,8 +11,21 @@ public struct JSONParseError: Error, Sendable, Equatable {
 public struct JSONParser {
     public static let maxDepth = 200
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> Value {
+    /// The message of the error thrown past `maxValues`: the text may be valid JSON, just too big to hold.
+    public static let tooManyValues = "more values than the limit"
+
+    /// - Parameter maxValues: refuse (with `tooManyValues`) a document of more values than this; each value
+    ///   costs memory well beyond its bytes (`[0,0,0,…]` is two bytes per value).
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxValues: Int = .max) throws(JSONParseError) -> Value {
+        var count = 0
+        return try parse(bytes, maxValues: maxValues, counted: &count)
+    }
+
+    /// The same, telling in `counted` how many values the document holds.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxValues: Int, counted: inout Int) throws(JSONParseError) -> Value {
         var p = JSONParser(bytes: bytes.bindMemory(to: UInt8.self))
+        p.valuesLeft = maxValues
+        defer { counted = maxValues - p.valuesLeft }
         p.skipWhitespace()
         let v = try p.parseValue(depth: 0)
         p.skipWhitespace()
@@ -36,6 +49,7 @@ public struct JSONParser {
 
     let bytes: UnsafeBufferPointer<UInt8>
     var pos = 0
+    var valuesLeft = Int.max
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
@@ -50,6 +64,8 @@ public struct JSONParser {
 
     mutating func parseValue(depth: Int) throws(JSONParseError) -> Value {
         guard depth < JSONParser.maxDepth else { throw error("nesting deeper than \(JSONParser.maxDepth)") }
+        valuesLeft -= 1
+        guard valuesLeft >= 0 else { throw error(JSONParser.tooManyValues) }
         guard pos < bytes.count else { throw error("unexpected end of data") }
         switch bytes[pos] {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)

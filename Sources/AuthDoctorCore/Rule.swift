@@ -272,12 +272,40 @@ public enum RuleLoader {
     /// Parses YAML text into a node tree with positions; YAML errors carry file, line and column.
     public static func compose(_ yaml: String, file: String) throws(RuleLoadError) -> Node? {
         do {
-            return try Yams.compose(yaml: yaml)
+            // Nodes hold their anchor weakly: the parser must live while the tree is walked.
+            let parser = try Parser(yaml: yaml)
+            let root = try parser.singleRoot()
+            try withExtendedLifetime(parser) { () throws(RuleLoadError) in
+                if let root, let anchored = firstAnchored(root) {
+                    throw RuleLoadError(file: file, line: anchored.mark?.line ?? 1, column: anchored.mark?.column ?? 1,
+                                        message: "YAML anchors and aliases (&name, *name) are not allowed here: write the value out")
+                }
+            }
+            return root
+        } catch let e as RuleLoadError {
+            throw e
         } catch let e as YamlError {
             throw yamlError(e, file: file)
         } catch {
             throw RuleLoadError(file: file, line: 1, column: 1, message: "not valid YAML: \(error)")
         }
+    }
+
+    /// The first node with an anchor, in document order. An alias is a copy of an anchored node, so the walk stops
+    /// at the anchor's own definition before it could visit any copy: linear even for an alias bomb.
+    static func firstAnchored(_ node: Node) -> Node? {
+        if node.anchor != nil { return node }
+        switch node {
+        case .scalar: return nil
+        case .sequence(let seq):
+            for item in seq { if let found = firstAnchored(item) { return found } }
+        case .mapping(let map):
+            for (k, v) in map {
+                if let found = firstAnchored(k) ?? firstAnchored(v) { return found }
+            }
+        case .alias: return node
+        }
+        return nil
     }
 
     static func yamlError(_ e: YamlError, file: String) -> RuleLoadError {

@@ -173,6 +173,16 @@ extension Value {
         }
     }
 
+    /// Wraps every string inside this value as a secret (the value of a secret-named field, whatever its shape).
+    public func asSecretDeep() -> Value {
+        switch self {
+        case .string(let s): return .secret(Secret(s))
+        case .list(let l): return .list(l.map { $0.asSecretDeep() })
+        case .map(let m): return .map(m.mapValues { $0.asSecretDeep() })
+        default: return self
+        }
+    }
+
     /// Every secret inside this value, for the final redaction pass.
     package func collectSecrets(into out: inout Set<String>) {
         switch self {

@@ -28,7 +28,9 @@ public struct EnvFile: Sendable {
         var lines: [String: [Int]] = [:]
         for e in entries { lines[e.name, default: []].append(e.line) }
         return lines.filter { $0.value.count > 1 }.sorted { $0.key < $1.key }.map { name, at in
-            "\(name) is set more than once in \(path) (\(at.map { "\(path):\($0)" }.joined(separator: ", "))); the last one wins"
+            let shown = at.prefix(5).map { "\(path):\($0)" }.joined(separator: ", ")
+            let more = at.count > 5 ? " and \(at.count - 5) more" : ""
+            return "\(name) is set more than once in \(path) (\(shown)\(more)); the last one wins"
         }
     }
 
@@ -38,11 +40,25 @@ public struct EnvFile: Sendable {
         self.problems = problems
     }
 
+    /// Env files are a few kilobytes; anything past this is not one.
+    public static let maxBytes = 1 << 20
+
     public static func load(path: String) throws(SourceError) -> EnvFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+           let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue, size > maxBytes {
+            throw SourceError("\(path): \(size) bytes is too big for an env file (the limit is \(maxBytes >> 20) MiB). Pass the file written by `npx convex env list > convex.env` or `vercel env pull`.")
+        }
+        guard let handle = FileHandle(forReadingAtPath: path), !isDir.boolValue else {
             let exists = FileManager.default.fileExists(atPath: path)
             throw SourceError(exists ? "\(path): cannot read this env file. Check its permissions."
                                      : "\(path): no such env file. Pass the file written by `npx convex env list > convex.env` or `vercel env pull`.")
+        }
+        defer { try? handle.close() }
+        // Read at most one byte past the limit: a FIFO or a file that grew since stat is bounded too.
+        let data = (try? handle.read(upToCount: maxBytes + 1)) ?? Data()
+        guard data.count <= maxBytes else {
+            throw SourceError("\(path): more than \(maxBytes >> 20) MiB, too big for an env file. Pass the file written by `npx convex env list > convex.env` or `vercel env pull`.")
         }
         return parse(String(decoding: data, as: UTF8.self), path: path)
     }
@@ -88,6 +104,7 @@ public struct EnvFile: Sendable {
             if i < chars.count, chars[i] == "\"" || chars[i] == "'" || chars[i] == "`" {
                 let quote = chars[i]
                 i += 1
+                let valueStart = i
                 var closed = false
                 while i < chars.count {
                     let c = chars[i]
@@ -112,8 +129,16 @@ public struct EnvFile: Sendable {
                     i += 1
                 }
                 guard closed else {
-                    problems.append("\(path):\(lineStart): \(name) has an opening \(quote) without a closing one; skipped")
-                    break
+                    // Read as one value, the rest of the file would vanish into it: skip only this line.
+                    var next = valueStart
+                    while next < chars.count && chars[next] != "\n" { next += 1 }
+                    // `line` has counted every newline to the end; a final newline starts no line.
+                    let lastLine = chars.last == "\n" ? line - 1 : line
+                    let swallowed = lastLine > lineStart ? " (it would swallow lines \(lineStart + 1)-\(lastLine))" : ""
+                    problems.append("\(path):\(lineStart): \(name) opens a \(quote) quote that is never closed\(swallowed); skipped this line and read the lines after it")
+                    i = next
+                    line = lineStart
+                    continue
                 }
                 // After the closing quote: blanks, then an optional comment.
                 while i < chars.count && isBlank(chars[i]) { i += 1 }
@@ -162,7 +187,8 @@ public struct EnvSources: Sendable {
         func side(_ values: [String: String]?) -> Value {
             guard let values else { return .null }
             return .map(values.reduce(into: [:]) { out, kv in
-                out[kv.key] = SecretFields.isSecretEnvName(kv.key) ? .secret(Secret(kv.value)) : .string(kv.value)
+                let secret = SecretFields.isSecretEnvName(kv.key) || SecretFields.hasUserinfo(kv.value)
+                out[kv.key] = secret ? .secret(Secret(kv.value)) : .string(kv.value)
             })
         }
         return .map([
@@ -176,15 +202,20 @@ public struct EnvSources: Sendable {
     public var secrets: Set<String> {
         var out = Set<String>()
         for f in (convex.map { [$0] } ?? []) + hosting {
-            for e in f.entries where SecretFields.isSecretEnvName(e.name) { out.insert(e.value) }
+            for e in f.entries where SecretFields.isSecretEnvName(e.name) || SecretFields.hasUserinfo(e.value) { out.insert(e.value) }
         }
         return out
     }
 
-    /// Duplicate names and unreadable lines, as report notes.
+    /// At most this many notes about env files are shown; the rest are counted.
+    public static let maxNotes = 20
+
+    /// Duplicate names and unreadable lines, as report notes: the first `maxNotes`, then how many more.
     public var notes: [String] {
         let files = (convex.map { [$0] } ?? []) + hosting
-        return files.flatMap { $0.problems } + files.flatMap { $0.duplicateNotes }
+        let all = files.flatMap { $0.problems } + files.flatMap { $0.duplicateNotes }
+        guard all.count > EnvSources.maxNotes else { return all }
+        return Array(all.prefix(EnvSources.maxNotes)) + ["... and \(all.count - EnvSources.maxNotes) more notes about the env files."]
     }
 
     /// True when the hosting side deploys to prod (`CONVEX_DEPLOY_KEY=prod:...` or `CONVEX_DEPLOYMENT=prod:...`).

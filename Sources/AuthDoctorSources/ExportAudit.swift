@@ -98,14 +98,17 @@ public final class ExportAudit {
         /// Keep, per rule, the ids of the Better Auth users each finding belongs to (for the tests that compare
         /// audit with diagnose user by user). Off by default: it costs memory at a million users.
         public var trackUsers = false
+        /// The most rows read over the four tables before the audit stops with exit 2 (`--max-rows`).
+        public var maxRows = ExportAudit.defaultMaxRows
 
         public init(examples: Int = 10, listRule: String? = nil, failOn: Severity = .error, now: Date = Date(),
-                    trackUsers: Bool = false) {
+                    trackUsers: Bool = false, maxRows: Int = ExportAudit.defaultMaxRows) {
             self.examples = examples
             self.listRule = listRule
             self.failOn = failOn
             self.now = now
             self.trackUsers = trackUsers
+            self.maxRows = maxRows
         }
     }
 
@@ -118,8 +121,15 @@ public final class ExportAudit {
     }
 
 
+    /// The indexes take about `bytesPerRow` per row read (measured: AuditLimits tests); the default limit keeps an
+    /// audit near 1 GB.
+    public static let bytesPerRow = 250
+    public static let defaultMaxRows = 5_000_000
+
     let tables: TableReader
     let sourceInfo: () -> SourceInfo
+    let maxRows: Int
+    var rowsRead = 0
     let componentPrefix: String
     let config: Config
     let nowMs: Double
@@ -127,8 +137,9 @@ public final class ExportAudit {
     var malformed: [String: (count: Int, at: [Int])] = [:]
     let lock = NSLock()
 
-    init(tables: TableReader, config: Config, info: @escaping () -> SourceInfo, now: Date) {
+    init(tables: TableReader, config: Config, info: @escaping () -> SourceInfo, now: Date, maxRows: Int = ExportAudit.defaultMaxRows) {
         self.tables = tables
+        self.maxRows = maxRows
         self.config = config
         self.sourceInfo = info
         self.componentPrefix = config.exportPrefix
@@ -205,13 +216,29 @@ public final class ExportAudit {
                     if badAt.count < 5 { badAt.append(lines) }
                 }
             }
-            try tables.stream(path) { data in data.withUnsafeBytes { splitter.feed($0) } }
+            var counted = 0
+            try tables.stream(path) { (data: Data) throws(SourceError) in
+                data.withUnsafeBytes { splitter.feed($0) }
+                try self.countRows(lines - counted, path: path)
+                counted = lines
+            }
             splitter.finish()
         }
         lock.lock()
         lineCounts[path] = lines
         malformed[path] = (bad, badAt)
         lock.unlock()
+    }
+
+    /// Adds rows to the total over every table; past `maxRows` the audit stops before its indexes outgrow memory.
+    func countRows(_ n: Int, path: String) throws(SourceError) {
+        lock.lock()
+        rowsRead += n
+        let total = rowsRead
+        lock.unlock()
+        guard total > maxRows else { return }
+        let mb = maxRows / 1_000_000 * ExportAudit.bytesPerRow
+        throw SourceError("\(path): the export holds more than \(maxRows) rows in the tables audit reads (stopped in this one). audit keeps about \(ExportAudit.bytesPerRow) MB per million rows, so the limit keeps it near \(max(mb, 1)) MB. If this machine has the memory, raise the limit with --max-rows N (e.g. --max-rows \(maxRows * 4)).")
     }
 
     /// A string field's bytes, decoded when it has escapes.
@@ -353,13 +380,15 @@ public final class ExportAudit {
     // MARK: Phase 2: join and count.
 
     public static func run(source: ExportSource, rules: RuleSet, options: Options) throws -> Result {
-        let audit = ExportAudit(tables: source.archive, config: source.config, info: { source.info }, now: options.now)
+        let audit = ExportAudit(tables: source.archive, config: source.config, info: { source.info }, now: options.now,
+                                maxRows: options.maxRows)
         return try audit.run(rules: rules, options: options)
     }
 
     /// The same audit over a live deployment: every row through the paginated system query.
     public static func run(deployment: DeploymentSource, rules: RuleSet, options: Options) throws -> Result {
-        let audit = ExportAudit(tables: deployment, config: deployment.config, info: { deployment.info }, now: options.now)
+        let audit = ExportAudit(tables: deployment, config: deployment.config, info: { deployment.info }, now: options.now,
+                                maxRows: options.maxRows)
         return try audit.run(rules: rules, options: options)
     }
 

@@ -107,6 +107,7 @@ public final class ExportSource: DiagnoseDataSource {
     var tableRows: [String: Int] = [:]
     var malformed = 0
     var malformedExamples: [String] = []
+    var notes: [String] = []
     /// Every string of a secret-looking field in the candidate lines, for the final redaction pass.
     public private(set) var seenSecrets = Set<String>()
 
@@ -158,9 +159,13 @@ public final class ExportSource: DiagnoseDataSource {
 
     static func schemaLine(_ archive: ExportArchive, _ path: String) throws -> String? {
         guard archive.paths.contains(path) else { return nil }
-        let data = try archive.read(path)
-        let line = data.split(separator: 0x0A, maxSplits: 1).first ?? Data()
-        guard case .string(let s) = try JSONParser.parse(Data(line)) else { return nil }
+        // The first line is one JSON string ("uniform" or a shape); a hostile file cannot make it more.
+        let data = try archive.read(path, limit: 1 << 20)
+        let line = Data(data.split(separator: 0x0A, maxSplits: 1).first ?? Data())
+        let value = try line.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws(JSONParseError) -> Value in
+            try JSONParser.parse(raw, maxValues: 1)
+        }
+        guard case .string(let s) = value else { return nil }
         return s
     }
 
@@ -191,11 +196,10 @@ public final class ExportSource: DiagnoseDataSource {
         let sample = scanner.sample.compactMap { v -> Row? in
             if case .map(let m) = decoder.decode(v) { return m } else { return nil }
         }
-        for row in rows + sample {
-            for (k, v) in row where SecretFields.isSecret(k) {
-                if case .string(let s) = v { seenSecrets.insert(s) }
-            }
+        if scanner.candidatesSkipped > 0 {
+            notes.append("\(path): \(scanner.candidates) lines hold the email or ids looked for; only the first \(scanner.candidates - scanner.candidatesSkipped) were read (at most \(LineScanner.maxKeptRows) rows, \(LineScanner.maxKeptBytes >> 20) MiB and \(LineScanner.maxKeptValues) JSON values per table).")
         }
+        for row in rows + sample { SecretFields.protect(row).collectSecrets(into: &seenSecrets) }
         return (rows, sample)
     }
 
@@ -246,6 +250,6 @@ public final class ExportSource: DiagnoseDataSource {
     public var info: SourceInfo {
         SourceInfo(kind: "export", location: archive.location, deployment: deployment, isProd: isProd,
                    exportFormat: format.rawValue, malformedLines: malformed, malformedExamples: malformedExamples,
-                   tableRows: tableRows)
+                   tableRows: tableRows, notes: notes.sorted())
     }
 }

@@ -16,7 +16,8 @@ public enum Needle: Sendable, Equatable {
 }
 
 /// Cuts a stream of chunks into whole lines: regions of complete lines are handed over in place; only a line
-/// that spans chunks is copied. A line longer than `maxLineBytes` is skipped and reported as `.overlong`.
+/// that spans chunks is copied. A line longer than `maxLineBytes` is skipped and reported as `.overlong`, so the
+/// memory a line can take is bounded whatever the export holds.
 public final class LineRegions {
     public enum Piece {
         /// One or more complete lines; the region ends with a newline.
@@ -27,12 +28,17 @@ public final class LineRegions {
         case overlong
     }
 
-    public static let maxLineBytes = 256 << 20
+    /// A Convex document is at most 1 MiB; its JSONL line (base64 bytes, escapes) stays well under this.
+    public static let maxLineBytes = 4 << 20
+    let maxLineBytes: Int
     let handle: (Piece) -> Void
     var carry: [UInt8] = []
     var skippingOverlong = false
 
-    public init(_ handle: @escaping (Piece) -> Void) { self.handle = handle }
+    public init(maxLineBytes: Int = LineRegions.maxLineBytes, _ handle: @escaping (Piece) -> Void) {
+        self.maxLineBytes = maxLineBytes
+        self.handle = handle
+    }
 
     public func feed(_ chunk: UnsafeRawBufferPointer) {
         guard let base = chunk.baseAddress, chunk.count > 0 else { return }
@@ -57,8 +63,10 @@ public final class LineRegions {
         guard start < chunk.count else { return }
         let rest = UnsafeRawBufferPointer(rebasing: chunk[start...])
         // The region up to and including the last newline is handed over in place; the tail waits.
-        var last = rest.count - 1
-        while last >= 0 && rest[last] != 0x0A { last -= 1 }
+        var last = -1
+        if let base = rest.baseAddress, let p = cscan_memrchr(base, 0x0A, rest.count) {
+            last = base.distance(to: UnsafeRawPointer(p))
+        }
         if last >= 0 { handle(.region(UnsafeRawBufferPointer(rebasing: rest[...last]))) }
         if last + 1 < rest.count { appendCarry(UnsafeRawBufferPointer(rebasing: rest[(last + 1)...])) }
     }
@@ -75,8 +83,8 @@ public final class LineRegions {
 
     func appendCarry(_ bytes: UnsafeRawBufferPointer) {
         if skippingOverlong { return }
-        if carry.count + bytes.count > LineRegions.maxLineBytes {
-            carry.removeAll()
+        if carry.count + bytes.count > maxLineBytes {
+            carry = []
             skippingOverlong = true
             return
         }
@@ -102,7 +110,8 @@ public final class LineRegions {
 }
 
 /// Streams a `documents.jsonl` in chunks and fully parses only the lines that contain a needle
-/// (the byte-level prefilter of DESIGN §8). Counts rows and malformed lines on the way.
+/// (the byte-level prefilter of DESIGN §8). Counts rows and malformed lines on the way. Time is linear in the
+/// bytes; memory is bounded by the line limit and by how many candidate rows are kept.
 public final class LineScanner {
     let needles: [[UInt8]]
     let caseInsensitive: [Bool]
@@ -110,12 +119,25 @@ public final class LineScanner {
     let path: String
     let onRow: (Value) -> Void
 
+    /// At most this many candidate rows are parsed and kept; the rest are only counted.
+    public static let maxKeptRows = 1_000
+    /// And at most this many bytes of them (sample lines included).
+    public static let maxKeptBytes = 16 << 20
+    /// And at most this many JSON values in them: a value takes tens of bytes once parsed.
+    public static let maxKeptValues = 250_000
+    var keptValues = 0
+
     /// Lines seen so far (complete lines, plus a last line without its newline at `finish`).
     public private(set) var lines = 0
     public private(set) var malformed = 0
     public private(set) var malformedAt: [Int] = []
     public private(set) var sample: [Value] = []
-
+    /// Lines that hold a needle, kept or not.
+    public private(set) var candidates = 0
+    /// Candidate lines past the limits: counted, not parsed.
+    public private(set) var candidatesSkipped = 0
+    var keptRows = 0
+    var keptBytes = 0
 
     /// - Parameters:
     ///   - sampleLines: also parse (and keep in `sample`) this many lines from the top, whatever they hold.
@@ -168,9 +190,12 @@ public final class LineScanner {
         case .line(let line, true):
             let lineNo = self.lines + 1
             self.lines += 1
-            let matched = lineNo <= self.sampleLines || self.findsNeedle(line)
-            // Always parse it: it is the one place where truncation shows.
-            self.parseLine(line, lineNumber: lineNo, deliver: matched, sampleIt: lineNo <= self.sampleLines)
+            let isSample = lineNo <= self.sampleLines
+            let matched = self.findsNeedle(line)
+            // Always parse it (the one place where truncation shows), but keep it only within the limits.
+            let deliver = matched && self.keep(line, candidate: true)
+            let sampleIt = isSample && (deliver || (!matched && self.keep(line, candidate: false)))
+            self.parseLine(line, lineNumber: lineNo, deliver: deliver, sampleIt: sampleIt)
         case .overlong:
             // A line this long is not a document.
             self.lines += 1
@@ -179,13 +204,31 @@ public final class LineScanner {
         }
     }
 
+    /// Whether a line may still be parsed and kept; counts candidates either way.
+    func keep(_ line: UnsafeRawBufferPointer, candidate: Bool) -> Bool {
+        if candidate { candidates += 1 }
+        guard keptRows < LineScanner.maxKeptRows, keptBytes + line.count <= LineScanner.maxKeptBytes else {
+            if candidate { candidatesSkipped += 1 }
+            return false
+        }
+        keptRows += 1
+        keptBytes += line.count
+        return true
+    }
+
     func findsNeedle(_ buf: UnsafeRawBufferPointer) -> Bool {
         for i in needles.indices where find(i, in: buf, from: 0) != nil { return true }
         return false
     }
 
     /// Processes complete lines. `region` ends with a newline when `endsWithNewline` (else it is one line).
+    /// Line numbers are counted forward from the previous candidate, so a region costs one pass however many
+    /// of its lines match.
     func processRegion(_ region: UnsafeRawBufferPointer, endsWithNewline: Bool) {
+        guard let base = region.baseAddress else {
+            if !endsWithNewline { lines += 1 }
+            return
+        }
         let firstLine = lines + 1
         let count = endsWithNewline ? LineScanner.countNewlines(region) : 1
         var starts: [Int] = []
@@ -195,8 +238,8 @@ public final class LineScanner {
             var n = firstLine
             while pos < region.count && n <= sampleLines {
                 starts.append(pos)
-                guard let nl = memchr(region.baseAddress! + pos, 0x0A, region.count - pos) else { break }
-                pos = region.baseAddress!.distance(to: UnsafeRawPointer(nl)) + 1
+                guard let nl = memchr(base + pos, 0x0A, region.count - pos) else { break }
+                pos = base.distance(to: UnsafeRawPointer(nl)) + 1
                 n += 1
             }
         }
@@ -210,12 +253,18 @@ public final class LineScanner {
             }
         }
         if !starts.isEmpty {
+            var counted = 0
+            var lineNo = firstLine
             for s in Set(starts).sorted() {
+                lineNo += LineScanner.countNewlines(UnsafeRawBufferPointer(rebasing: region[counted..<s]))
+                counted = s
                 let (_, e) = LineScanner.lineBounds(region, around: s)
-                let lineNo = firstLine + LineScanner.countNewlines(UnsafeRawBufferPointer(rebasing: region[..<s]))
                 let line = UnsafeRawBufferPointer(rebasing: region[s..<e])
                 let isSample = lineNo <= sampleLines
-                parseLine(line, lineNumber: lineNo, deliver: !isSample || findsNeedle(line), sampleIt: isSample)
+                let matched = findsNeedle(line)
+                let deliver = matched && keep(line, candidate: true)
+                let sampleIt = isSample && (deliver || (!matched && keep(line, candidate: false)))
+                if deliver || sampleIt { parseLine(line, lineNumber: lineNo, deliver: deliver, sampleIt: sampleIt) }
             }
         }
         lines += count
@@ -225,11 +274,19 @@ public final class LineScanner {
 
     func parseLine(_ line: UnsafeRawBufferPointer, lineNumber: Int, deliver: Bool, sampleIt: Bool) {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+        let keeping = deliver || sampleIt
         do {
-            let v = try JSONParser.parse(line)
+            // A kept row spends the table's value budget; a line only checked for truncation gets a fixed one.
+            let limit = keeping ? LineScanner.maxKeptValues - keptValues : LineScanner.maxKeptValues
+            var count = 0
+            let v = try JSONParser.parse(line, maxValues: limit, counted: &count)
             guard case .map = v else { throw NotAnObject() }
+            if keeping { keptValues += count }
             if sampleIt { sample.append(v) }
             if deliver { onRow(v) }
+        } catch let e as JSONParseError where e.message == JSONParser.tooManyValues {
+            // Valid or not, too big to hold: counted as not read, like a candidate past the row limit.
+            if deliver { candidatesSkipped += 1 }
         } catch {
             malformed += 1
             if malformedAt.count < 5 { malformedAt.append(lineNumber) }

@@ -79,6 +79,10 @@ public struct RuleFixture: Sendable {
                 guard let tm = tn.mapping else { throw fail("'tables' maps a table (betterAuth/user, users) to JSONL lines", tn.mark) }
                 for (k, v) in tm {
                     guard let key = k.string, let text = v.string else { throw fail("table entries are name: JSONL text", k.mark) }
+                    // A key is `<component>/<table>` or an app table; nothing may lead out of the case's folder.
+                    let component = "\(config.component)/"
+                    let table = key.hasPrefix(component) ? String(key.dropFirst(component.count)) : key
+                    if let why = Config.unsafeName(table, nested: false) { throw fail("table key \(why)", k.mark) }
                     tables[key] = text
                 }
             }
@@ -119,10 +123,14 @@ public struct RuleFixture: Sendable {
             where tables[t] == nil {
             tables[t] = ""
         }
+        let root = dir.standardizedFileURL.path + "/"
         for (key, text) in tables {
             var path = key
             if key.hasPrefix("\(c.config.component)/") { path = "_components/\(key)" }
             let folder = dir.appendingPathComponent(path)
+            guard folder.standardizedFileURL.path.hasPrefix(root) else {
+                throw SourceError("table '\(key)' would be written outside the fixture's folder")
+            }
             try fm.createDirectory(at: folder, withIntermediateDirectories: true)
             var body = text
             if !body.isEmpty && !body.hasSuffix("\n") { body += "\n" }

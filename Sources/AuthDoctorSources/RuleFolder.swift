@@ -5,8 +5,6 @@ import Foundation
 public struct RuleFolder: Sendable {
     public let path: String
     public let rules: [Rule]
-    /// Fixture files by rule id.
-    public let fixtures: [String: RuleFixture]
 
     public static func load(_ path: String) throws(RuleLoadError) -> RuleFolder {
         var isDir: ObjCBool = false
@@ -19,17 +17,28 @@ public struct RuleFolder: Sendable {
             let file = (path as NSString).appendingPathComponent(name)
             rules.append(try RuleLoader.load(yaml: try read(file), file: file))
         }
+        return RuleFolder(path: path, rules: rules)
+    }
+
+    /// Fixture files by rule id, from `fixtures/`. Only `rules test` reads them: a run never parses a fixture.
+    public func fixtures() throws(RuleLoadError) -> [String: RuleFixture] {
         var fixtures: [String: RuleFixture] = [:]
         let fixtureDir = (path as NSString).appendingPathComponent("fixtures")
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: fixtureDir)) ?? []).sorted() where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
             let file = (fixtureDir as NSString).appendingPathComponent(name)
-            let f = try RuleFixture.load(yaml: try read(file), file: file)
+            let f = try RuleFixture.load(yaml: try RuleFolder.read(file), file: file)
             fixtures[f.rule] = f
         }
-        return RuleFolder(path: path, rules: rules, fixtures: fixtures)
+        return fixtures
     }
 
+    /// Rule and fixture files are a few kilobytes.
+    static let maxFileBytes = 1 << 20
+
     static func read(_ file: String) throws(RuleLoadError) -> String {
+        if let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue, size > maxFileBytes {
+            throw RuleLoadError(file: file, line: 1, column: 1, message: "\(size) bytes is too big for a rule or fixture file (the limit is 1 MiB)")
+        }
         guard let data = FileManager.default.contents(atPath: file) else {
             throw RuleLoadError(file: file, line: 1, column: 1, message: "cannot read this file")
         }

@@ -313,6 +313,9 @@ struct Audit: ParsableCommand {
     @Option(help: ArgumentHelp("Print every id affected by this rule, one per line (with --format json: a JSON list), instead of the report.", valueName: "rule-id"))
     var list: String?
 
+    @Option(name: .customLong("max-rows"), help: ArgumentHelp("Stop with exit 2 past this many rows over the tables read (audit keeps about 250 MB per million rows).", valueName: "n"))
+    var maxRows = ExportAudit.defaultMaxRows
+
     @OptionGroup(title: "Rules") var ruleOptions: RuleOptions
 
     @OptionGroup(title: "Output") var output: OutputOptions
@@ -320,7 +323,7 @@ struct Audit: ParsableCommand {
     func checkArguments() throws {
         try deployment.validateSource(export: export)
         if examples < 0 { throw ValidationError("--examples takes a number of 0 or more") }
-
+        if maxRows < 1 { throw ValidationError("--max-rows takes a number of 1 or more") }
     }
 
     /// A --list id that audit does not count: a usage error (64), known only once the rules are loaded.
@@ -335,11 +338,12 @@ struct Audit: ParsableCommand {
                 let rules = try Runner.loadRules(cfg, extra: ruleOptions.folders)
                 // --list takes the ids audit counts: the rule set's audit rules.
                 let disabled = Set(cfg.disable.map(\.rule))
-            let listable = rules.rules(for: .audit).map(\.id).filter { !disabled.contains($0) }
+                let listable = rules.rules(for: .audit).map(\.id).filter { !disabled.contains($0) }
                 if let list, !listable.contains(list) {
                     throw ListUsage(message: "--list takes one of: \(listable.joined(separator: ", ")).\(Suggest.didYouMean(list, in: listable))")
                 }
-                let options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now())
+                let options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now(),
+                                                  maxRows: maxRows)
                 let result: ExportAudit.Result
                 var secrets = Set<String>()
                 do {

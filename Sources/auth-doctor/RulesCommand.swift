@@ -132,7 +132,7 @@ struct RulesCommand: ParsableCommand {
                     let loaded = try Runner.loadFolders([folder])[0]
                     set = try RuleFolder.ruleSet(folders: [loaded])
                     ids = loaded.rules.sorted { ($0.step, $0.id) < ($1.step, $1.id) }.map(\.id)
-                    fixtures = loaded.fixtures
+                    fixtures = try loaded.fixtures()
                     if ids.isEmpty { throw DoctorFailure(message: "\(folder): no rule files (*.yaml) in this folder.") }
                     for f in fixtures.values where !ids.contains(f.rule) {
                         throw DoctorFailure(message: "\(f.file): fixtures for '\(f.rule)', which is not a rule in \(folder).")

@@ -19,7 +19,8 @@ import Testing
         ("A = spaced \n", [("A", "spaced")], 0),
         ("A=1\nA=2\n", [("A", "1"), ("A", "2")], 0),
         ("not a line\nA=1\n=value\n1BAD=x\n", [("A", "1")], 3),
-        ("A=\"never closed\nB=2\n", [], 1),
+        // An unclosed quote skips its own line only; the lines after it are still read (issue 11).
+        ("A=\"never closed\nB=2\n", [("B", "2")], 1),
         ("A=`backtick`\n", [("A", "backtick")], 0),
         ("URL=https://x.convex.cloud?a=b\n", [("URL", "https://x.convex.cloud?a=b")], 0),
         ("KEY=prod:happy-animal-123|eyJ2abc==\n", [("KEY", "prod:happy-animal-123|eyJ2abc==")], 0),

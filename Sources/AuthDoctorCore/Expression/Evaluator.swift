@@ -13,22 +13,29 @@ public final class Scope: Sendable {
     let value: Value
     let parent: Scope?
     let root: [String: Value]
+    /// What evaluating under this scope may still spend; nil is unmetered (tests, load-time checks).
+    let budget: EvaluationBudget?
 
     public init(root: [String: Value]) {
         self.name = ""
         self.value = .null
         self.parent = nil
         self.root = root
+        self.budget = nil
     }
 
-    init(name: String, value: Value, parent: Scope) {
+    init(name: String, value: Value, parent: Scope, budget: EvaluationBudget?) {
         self.name = name
         self.value = value
         self.parent = parent
         self.root = [:]
+        self.budget = budget
     }
 
-    public func binding(_ name: String, _ value: Value) -> Scope { Scope(name: name, value: value, parent: self) }
+    public func binding(_ name: String, _ value: Value) -> Scope { Scope(name: name, value: value, parent: self, budget: budget) }
+
+    /// The same names, with evaluation under them charged to `budget` (one per rule).
+    public func metered(by budget: EvaluationBudget) -> Scope { Scope(name: "", value: .null, parent: self, budget: budget) }
 
     func lookup(_ key: String) -> Value? {
         var s: Scope? = self
@@ -38,6 +45,77 @@ public final class Scope: Sendable {
             s = cur.parent
         }
         return nil
+    }
+}
+
+/// What one rule's evaluation may spend (DESIGN §13.8): steps, the size of the strings and lists it builds, and
+/// wall-clock time (a regex is stopped at the deadline too). Past it the rule is `error`, "could not check".
+public final class EvaluationBudget: @unchecked Sendable {
+    /// Work units: one per expression evaluated, one per list item built, one per 16 bytes of string built.
+    public static let maxUnits = 4_000_000
+    public static let maxStringBytes = 1 << 20
+    public static let maxListCount = 100_000
+    public static let maxSeconds = 1.0
+
+    var units = 0
+    let deadline: Date
+
+    public init(seconds: Double = EvaluationBudget.maxSeconds) { deadline = Date().addingTimeInterval(seconds) }
+
+    var pastDeadline: Bool { Date() > deadline }
+
+    func charge(_ n: Int, _ at: Int) throws(EvaluationError) {
+        let before = units
+        units += n
+        if units > EvaluationBudget.maxUnits {
+            throw EvaluationError(message: "evaluation budget exceeded (more than \(EvaluationBudget.maxUnits) steps): the rule could not be checked", offset: at)
+        }
+        // The clock is read every 4096 units.
+        if units >> 12 != before >> 12, pastDeadline { throw timeout(at) }
+    }
+
+    func timeout(_ at: Int) -> EvaluationError {
+        EvaluationError(message: "evaluation took longer than \(EvaluationBudget.maxSeconds) s: the rule could not be checked", offset: at)
+    }
+
+    /// Charges for a value a call, a list or a `+` just built (its size is what it cost).
+    func built(_ v: Value, _ at: Int) throws(EvaluationError) -> Value {
+        switch v {
+        case .string(let s): try charge(s.utf8.count / 16, at)
+        case .list(let l): try charge(l.count, at)
+        default: break
+        }
+        return v
+    }
+
+    /// Refuses a value whose printed form would pass the string limit: a list can hold the same 1 MiB string
+    /// 100,000 times without copying it, but printing it (a template, `string()`, evidence) would.
+    public static func checkPrintable(_ v: Value, _ at: Int) throws(EvaluationError) {
+        var left = maxStringBytes
+        func walk(_ v: Value) -> Bool {
+            switch v {
+            case .string(let s): left -= s.utf8.count + 2
+            case .list(let l):
+                for item in l where !walk(item) { return false }
+                left -= 2 * l.count
+            case .map(let m):
+                for (k, item) in m {
+                    left -= k.utf8.count + 4
+                    if !walk(item) { return false }
+                }
+            default: left -= 24
+            }
+            return left >= 0
+        }
+        if !walk(v) { throw tooLong(at) }
+    }
+
+    static func tooLong(_ at: Int) -> EvaluationError {
+        EvaluationError(message: "a string longer than \(EvaluationBudget.maxStringBytes >> 20) MiB was built: the rule could not be checked", offset: at)
+    }
+
+    static func tooMany(_ at: Int) -> EvaluationError {
+        EvaluationError(message: "a list of more than \(EvaluationBudget.maxListCount) items was built: the rule could not be checked", offset: at)
     }
 }
 
@@ -65,12 +143,33 @@ public enum Builtins {
         "max": 1...1, "min": 1...1, "iso": 1...1, "hashKind": 1...1, "hashShape": 1...1, "shape": 1...1, "keys": 1...1,
         "coalesce": 1...16, "has": 1...1, "string": 1...1, "int": 1...1, "double": 1...1,
         "split": 2...2, "sum": 1...1, "trimPrefix": 2...2, "trimSuffix": 2...2,
+        "shapeLength": 1...1, "hashParts": 1...1, "knownDefault": 1...1,
     ]
     public static let macros: Set<String> = ["exists", "all", "filter", "map", "first", "count"]
+    /// The only functions a secret may be given to: they classify its shape and reveal nothing of its characters
+    /// (plus those that pass it through or print only its shape). Anything else could read it bit by bit.
+    public static let secretClassifiers: Set<String> = [
+        "hashKind", "hashShape", "shape", "shapeLength", "hashParts", "knownDefault", "type", "coalesce", "string", "has",
+    ]
+    /// Secrets published in documentation: `knownDefault(x)` says whether a secret is one of them.
+    static let publishedDefaults: Set<String> = ["better-auth-secret-12345678901234567890"]
+
+    static func secretRefused(_ name: String) -> String {
+        "\(name)() cannot take a secret: it could reveal it bit by bit. Only hashKind(), hashShape(), shape(), shapeLength(), hashParts() and knownDefault() look at a secret"
+    }
 }
 
 public enum Evaluator {
     public static func evaluate(_ e: Expr, _ scope: Scope) throws(EvaluationError) -> Value {
+        guard let budget = scope.budget else { return try unmetered(e, scope) }
+        try budget.charge(1, e.offset)
+        switch e {
+        case .call, .list, .binary("+", _, _, _): return try budget.built(try unmetered(e, scope), e.offset)
+        default: return try unmetered(e, scope)
+        }
+    }
+
+    static func unmetered(_ e: Expr, _ scope: Scope) throws(EvaluationError) -> Value {
         switch e {
         case .literal(let v, _):
             return v
@@ -137,7 +236,10 @@ public enum Evaluator {
             var values: [Value] = []
             if let receiver { values.append(try evaluate(receiver, scope)) }
             for a in args { values.append(try evaluate(a, scope)) }
-            return try call(name, values, at)
+            if !Builtins.secretClassifiers.contains(name), values.contains(where: { if case .secret = $0 { return true } else { return false } }) {
+                throw EvaluationError(message: Builtins.secretRefused(name), offset: at)
+            }
+            return try call(name, values, at, budget: scope.budget)
         }
     }
 
@@ -170,12 +272,15 @@ public enum Evaluator {
         let a = try evaluate(l, scope)
         let b = try evaluate(r, scope)
         switch op {
-        case "==": return .bool(equal(a, b))
-        case "!=": return .bool(!equal(a, b))
+        case "==": return .bool(try comparable(a, b, at) && equal(a, b))
+        case "!=": return .bool(!(try comparable(a, b, at) && equal(a, b)))
         case "in":
+            if case .secret = a { throw EvaluationError(message: "'in' cannot take a secret: classify it with hashKind() or shape()", offset: at) }
             switch b {
             case .null: return .null
-            case .list(let items): return .bool(items.contains { equal($0, a) })
+            case .list(let items):
+                for item in items where try comparable(item, a, at) && equal(item, a) { return .bool(true) }
+                return .bool(false)
             case .map(let m):
                 guard case .string(let k) = a else { return .bool(false) }
                 return .bool(m[k] != nil)
@@ -210,11 +315,14 @@ public enum Evaluator {
     static func arithmetic(_ op: String, _ a: Value, _ b: Value, _ at: Int) throws(EvaluationError) -> Value {
         if a.isNull || b.isNull { return .null }
         switch (op, a, b) {
-        case ("+", .string(let x), .string(let y)): return .string(x + y)
-        case ("+", .secret(let x), .string(let y)): return .secret(Secret(x.raw + y))
-        case ("+", .string(let x), .secret(let y)): return .secret(Secret(x + y.raw))
-        case ("+", .secret(let x), .secret(let y)): return .secret(Secret(x.raw + y.raw))
-        case ("+", .list(let x), .list(let y)): return .list(x + y)
+        case ("+", .string(let x), .string(let y)):
+            if x.utf8.count + y.utf8.count > EvaluationBudget.maxStringBytes { throw EvaluationBudget.tooLong(at) }
+            return .string(x + y)
+        case ("+", .list(let x), .list(let y)):
+            if x.count + y.count > EvaluationBudget.maxListCount { throw EvaluationBudget.tooMany(at) }
+            return .list(x + y)
+        case ("+", .secret, _), ("+", _, .secret):
+            throw EvaluationError(message: "'+' cannot take a secret: classify it with hashKind() or shape()", offset: at)
         case (_, .int(let x), .int(let y)):
             switch op {
             case "+": let (v, o) = x.addingReportingOverflow(y); return o ? .double(Double(x) + Double(y)) : .int(v)
@@ -241,6 +349,23 @@ public enum Evaluator {
             }
         }
         throw EvaluationError(message: "'\(op)' does not apply to a \(a.typeName) and a \(b.typeName)", offset: at)
+    }
+
+    /// Refuses to compare a secret with anything but another secret or null, at any depth: `secret == "guess"` and
+    /// `[secret] == ["guess"]` would be an oracle. Returns true so it can lead an `&&`.
+    static func comparable(_ a: Value, _ b: Value, _ at: Int) throws(EvaluationError) -> Bool {
+        switch (a, b) {
+        case (.secret, .secret), (.secret, .null), (.null, .secret): return true
+        case (.secret, _), (_, .secret):
+            throw EvaluationError(message: "a secret can be compared only with another secret or null; classify it with hashKind(), shape() or knownDefault()", offset: at)
+        case (.list(let x), .list(let y)):
+            for (u, v) in zip(x, y) { _ = try comparable(u, v, at) }
+            return true
+        case (.map(let x), .map(let y)):
+            for (k, u) in x { if let v = y[k] { _ = try comparable(u, v, at) } }
+            return true
+        default: return true
+        }
     }
 
     /// Equality: numbers compare by value, secrets by their raw value (the result is only a bool).
@@ -272,7 +397,10 @@ public enum Evaluator {
         switch name {
         case "map":
             var out: [Value] = []
-            for item in items { out.append(try evaluate(body, scope.binding(v, item))) }
+            for item in items {
+                out.append(try evaluate(body, scope.binding(v, item)))
+                if out.count > EvaluationBudget.maxListCount { throw EvaluationBudget.tooMany(at) }
+            }
             return .list(out)
         case "filter":
             var out: [Value] = []
@@ -308,7 +436,7 @@ public enum Evaluator {
         }
     }
 
-    static func call(_ name: String, _ a: [Value], _ at: Int) throws(EvaluationError) -> Value {
+    static func call(_ name: String, _ a: [Value], _ at: Int, budget: EvaluationBudget? = nil) throws(EvaluationError) -> Value {
         func typeError(_ v: Value) -> EvaluationError {
             EvaluationError(message: "\(name)() does not take a \(v.typeName)", offset: at)
         }
@@ -347,8 +475,7 @@ public enum Evaluator {
             do { re = try RegexCache.shared.regex(pattern) } catch {
                 throw EvaluationError(message: "invalid regular expression '\(pattern)'", offset: at)
             }
-            let ns = s as NSString
-            return .bool(re.firstMatch(in: s, range: NSRange(location: 0, length: ns.length)) != nil)
+            return .bool(try boundedMatch(re, s, at, deadline: budget?.deadline ?? Date().addingTimeInterval(EvaluationBudget.maxSeconds)))
         case "startsWith", "endsWith", "contains":
             guard let s = try text(a[0]), let p = try text(a[1]) else { return .null }
             if name == "startsWith" { return .bool(s.hasPrefix(p)) }
@@ -362,14 +489,23 @@ public enum Evaluator {
         case "split":
             guard let s = try text(a[0]), let sep = try text(a[1]) else { return .null }
             if case .secret = a[0] { throw EvaluationError(message: "split() cannot take a secret apart", offset: at) }
-            return .list(s.components(separatedBy: sep).map { .string($0) })
+            guard !sep.isEmpty else { return .list([.string(s)]) }
+            return .list(s.components(separatedBy: sep).prefix(EvaluationBudget.maxListCount + 1).map { .string($0) })
         case "join":
             guard case .list(let items) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
             guard case .string(let sep) = a[1] else { throw typeError(a[1]) }
-            return .string(items.map { Render.plain($0) }.joined(separator: sep))
+            var joined = ""
+            for (k, item) in items.enumerated() {
+                if k > 0 { joined += sep }
+                try EvaluationBudget.checkPrintable(item, at)
+                joined += Render.plain(item)
+                if joined.utf8.count > EvaluationBudget.maxStringBytes { throw EvaluationBudget.tooLong(at) }
+            }
+            return .string(joined)
         case "type":
             return .string(a[0].typeName)
         case "string":
+            try EvaluationBudget.checkPrintable(a[0], at)
             return a[0].isNull ? .null : .string(Render.plain(a[0]))
         case "int":
             switch a[0] {
@@ -420,6 +556,27 @@ public enum Evaluator {
             case .secret(let s): return .string(HashKind.describe(s.raw))
             default: return .string(a[0].typeName)
             }
+        case "shapeLength":
+            switch a[0] {
+            case .null: return .null
+            case .secret(let s): return .int(Int64(s.raw.count))
+            case .string(let s): return .int(Int64(s.count))
+            default: throw typeError(a[0])
+            }
+        case "hashParts":
+            switch a[0] {
+            case .null: return .null
+            case .secret(let s): return .int(Int64(s.raw.split(separator: ":", omittingEmptySubsequences: false).count))
+            case .string(let s): return .int(Int64(s.split(separator: ":", omittingEmptySubsequences: false).count))
+            default: throw typeError(a[0])
+            }
+        case "knownDefault":
+            switch a[0] {
+            case .null: return .bool(false)
+            case .secret(let s): return .bool(Builtins.publishedDefaults.contains(s.raw))
+            case .string(let s): return .bool(Builtins.publishedDefaults.contains(s))
+            default: return .bool(false)
+            }
         case "shape":
             switch a[0] {
             case .null: return .string("null")
@@ -435,6 +592,29 @@ public enum Evaluator {
         default:
             throw EvaluationError(message: "unknown function '\(name)'", offset: at)
         }
+    }
+}
+
+extension Evaluator {
+    /// Whether `re` matches somewhere in `s`, stopped at `deadline`: a pattern such as `(a*)*b` backtracks
+    /// exponentially, and ICU reports progress while it does, so the search can be abandoned.
+    static func boundedMatch(_ re: NSRegularExpression, _ s: String, _ at: Int, deadline: Date) throws(EvaluationError) -> Bool {
+        let ns = s as NSString
+        var found = false
+        var timedOut = false
+        re.enumerateMatches(in: s, options: [.reportProgress], range: NSRange(location: 0, length: ns.length)) { match, _, stop in
+            if match != nil {
+                found = true
+                stop.pointee = true
+            } else if Date() > deadline {
+                timedOut = true
+                stop.pointee = true
+            }
+        }
+        if timedOut && !found {
+            throw EvaluationError(message: "the regular expression '\(re.pattern)' took longer than \(EvaluationBudget.maxSeconds) s: the rule could not be checked", offset: at)
+        }
+        return found
     }
 }
 

@@ -153,19 +153,34 @@ struct Lexer {
 public struct ExpressionParser {
     var tokens: [(Token, Int)]
     var i = 0
+    /// How many constructs the parser is inside of now (parentheses, `!`, arguments): bounds its own recursion.
+    var nesting = 0
+
+    /// Deeper expressions are refused when a rule loads: evaluating, checking and freeing a tree recurse once per
+    /// level, so an unbounded one (10,000 parentheses, 200,000 `+`) would exhaust the stack.
+    public static let maxDepth = 100
+    /// And so are longer ones: no rule needs this many tokens in one expression.
+    public static let maxTokens = 20_000
 
     public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Expr {
         var lexer = Lexer(text)
-        var p = ExpressionParser(tokens: try lexer.tokens())
+        let tokens = try lexer.tokens()
+        if tokens.count > maxTokens {
+            throw ExpressionSyntaxError(message: "expression longer than \(maxTokens) tokens; split it into `let` names", offset: tokens[maxTokens].1)
+        }
+        var p = ExpressionParser(tokens: tokens)
         if case .end = p.peek {
             throw ExpressionSyntaxError(message: "empty expression", offset: 0)
         }
-        let e = try p.parseConditional()
+        let e = try p.parseConditional().e
         guard case .end = p.peek else {
             throw ExpressionSyntaxError(message: "unexpected \(p.describe(p.peek)) after the expression", offset: p.offset)
         }
         return e
     }
+
+    /// A parsed subtree and its depth.
+    typealias Node = (e: Expr, d: Int)
 
     var peek: Token { tokens[i].0 }
     var offset: Int { tokens[i].1 }
@@ -194,14 +209,33 @@ public struct ExpressionParser {
         }
     }
 
-    mutating func parseConditional() throws(ExpressionSyntaxError) -> Expr {
+    /// A node one level above its deepest child, refused past `maxDepth`.
+    func node(_ e: Expr, _ children: Int..., at: Int) throws(ExpressionSyntaxError) -> Node {
+        let d = (children.max() ?? 0) + 1
+        guard d <= ExpressionParser.maxDepth else {
+            throw ExpressionSyntaxError(message: "expression nested deeper than \(ExpressionParser.maxDepth) levels; split it into `let` names", offset: at)
+        }
+        return (e, d)
+    }
+
+    /// Entering a nested construct: refuses it before recursing when the nesting alone is too deep.
+    mutating func enter(_ at: Int) throws(ExpressionSyntaxError) {
+        nesting += 1
+        guard nesting <= ExpressionParser.maxDepth else {
+            throw ExpressionSyntaxError(message: "expression nested deeper than \(ExpressionParser.maxDepth) levels; split it into `let` names", offset: at)
+        }
+    }
+
+    mutating func parseConditional() throws(ExpressionSyntaxError) -> Node {
         let start = offset
+        try enter(start)
+        defer { nesting -= 1 }
         let cond = try parseBinary(level: 0)
         if accept("?") {
             let a = try parseConditional()
             try expect(":", "in a conditional 'c ? a : b'")
             let b = try parseConditional()
-            return .conditional(cond, a, b, offset: start)
+            return try node(.conditional(cond.e, a.e, b.e, offset: start), cond.d, a.d, b.d, at: start)
         }
         return cond
     }
@@ -216,27 +250,30 @@ public struct ExpressionParser {
         }
     }
 
-    mutating func parseBinary(level: Int) throws(ExpressionSyntaxError) -> Expr {
+    mutating func parseBinary(level: Int) throws(ExpressionSyntaxError) -> Node {
         if level == ExpressionParser.levels.count { return try parseUnary() }
         var lhs = try parseBinary(level: level + 1)
         while let op = binaryOp(at: level) {
             let at = offset
             advance()
             let rhs = try parseBinary(level: level + 1)
-            lhs = .binary(op, lhs, rhs, offset: at)
+            lhs = try node(.binary(op, lhs.e, rhs.e, offset: at), lhs.d, rhs.d, at: at)
         }
         return lhs
     }
 
-    mutating func parseUnary() throws(ExpressionSyntaxError) -> Expr {
+    mutating func parseUnary() throws(ExpressionSyntaxError) -> Node {
         let at = offset
-        if accept("!") { return .unary("!", try parseUnary(), offset: at) }
-        if accept("-") { return .unary("-", try parseUnary(), offset: at) }
-        return try parsePostfix()
+        let op = accept("!") ? "!" : accept("-") ? "-" : nil
+        guard let op else { return try parsePostfix() }
+        try enter(at)
+        defer { nesting -= 1 }
+        let inner = try parseUnary()
+        return try node(.unary(op, inner.e, offset: at), inner.d, at: at)
     }
 
-    mutating func parseArgs() throws(ExpressionSyntaxError) -> [Expr] {
-        var args: [Expr] = []
+    mutating func parseArgs() throws(ExpressionSyntaxError) -> [Node] {
+        var args: [Node] = []
         if accept(")") { return args }
         while true {
             args.append(try parseConditional())
@@ -245,7 +282,7 @@ public struct ExpressionParser {
         }
     }
 
-    mutating func parsePostfix() throws(ExpressionSyntaxError) -> Expr {
+    mutating func parsePostfix() throws(ExpressionSyntaxError) -> Node {
         var e = try parsePrimary()
         while true {
             let at = offset
@@ -255,37 +292,41 @@ public struct ExpressionParser {
                 }
                 advance()
                 if accept("(") {
-                    e = .call(name, receiver: e, args: try parseArgs(), offset: at)
+                    let args = try parseArgs()
+                    e = try node(.call(name, receiver: e.e, args: args.map(\.e), offset: at), e.d, args.map(\.d).max() ?? 0, at: at)
                 } else {
-                    e = .member(e, name, offset: at)
+                    e = try node(.member(e.e, name, offset: at), e.d, at: at)
                 }
             } else if accept("[") {
                 let idx = try parseConditional()
                 try expect("]", "to close the index")
-                e = .index(e, idx, offset: at)
+                e = try node(.index(e.e, idx.e, offset: at), e.d, idx.d, at: at)
             } else {
                 return e
             }
         }
     }
 
-    mutating func parsePrimary() throws(ExpressionSyntaxError) -> Expr {
+    mutating func parsePrimary() throws(ExpressionSyntaxError) -> Node {
         let at = offset
         switch peek {
-        case .int(let v): advance(); return .literal(.int(v), offset: at)
-        case .double(let v): advance(); return .literal(.double(v), offset: at)
-        case .string(let s): advance(); return .literal(.string(s), offset: at)
+        case .int(let v): advance(); return (.literal(.int(v), offset: at), 1)
+        case .double(let v): advance(); return (.literal(.double(v), offset: at), 1)
+        case .string(let s): advance(); return (.literal(.string(s), offset: at), 1)
         case .ident(let name):
             advance()
             switch name {
-            case "true": return .literal(.bool(true), offset: at)
-            case "false": return .literal(.bool(false), offset: at)
-            case "null": return .literal(.null, offset: at)
+            case "true": return (.literal(.bool(true), offset: at), 1)
+            case "false": return (.literal(.bool(false), offset: at), 1)
+            case "null": return (.literal(.null, offset: at), 1)
             case "in": throw ExpressionSyntaxError(message: "'in' needs a value on its left", offset: at)
             default: break
             }
-            if accept("(") { return .call(name, receiver: nil, args: try parseArgs(), offset: at) }
-            return .ident(name, offset: at)
+            if accept("(") {
+                let args = try parseArgs()
+                return try node(.call(name, receiver: nil, args: args.map(\.e), offset: at), args.map(\.d).max() ?? 0, at: at)
+            }
+            return (.ident(name, offset: at), 1)
         case .op("("):
             advance()
             let e = try parseConditional()
@@ -293,11 +334,11 @@ public struct ExpressionParser {
             return e
         case .op("["):
             advance()
-            var items: [Expr] = []
-            if accept("]") { return .list(items, offset: at) }
+            var items: [Node] = []
+            if accept("]") { return (.list([], offset: at), 1) }
             while true {
                 items.append(try parseConditional())
-                if accept("]") { return .list(items, offset: at) }
+                if accept("]") { return try node(.list(items.map(\.e), offset: at), items.map(\.d).max() ?? 0, at: at) }
                 try expect(",", "between list items")
             }
         default:

@@ -63,8 +63,11 @@ public struct Template: Sendable {
             switch part {
             case .text(let t): out += t
             case .expr(let e, let offset):
-                do {
-                    out += data(Render.plain(try Evaluator.evaluate(e, scope)))
+                do throws(EvaluationError) {
+                    let v = try Evaluator.evaluate(e, scope)
+                    try EvaluationBudget.checkPrintable(v, e.offset)
+                    out += data(Render.plain(v))
+                    if out.utf8.count > EvaluationBudget.maxStringBytes { throw EvaluationBudget.tooLong(e.offset) }
                 } catch {
                     throw EvaluationError(message: error.message, offset: offset + error.offset)
                 }

@@ -122,7 +122,10 @@ public struct TypeChecker {
                 throw fail("'.\(name)' on a list: take one element (x[0].\(name), x.first(...)) or map it (x.map(e, e.\(name)))", at)
             case .string, .secret, .number, .bool, .bytes:
                 throw fail("'.\(name)' on a \(b): only maps have fields", at)
-            case .unknown, .null: return .unknown
+            case .unknown:
+                // A field of a value not known here (a nested document): named like a secret, it is one.
+                return SecretFields.isSecret(name) ? .secret : .unknown
+            case .null: return .unknown
             }
         case .index(let base, let idx, let at):
             let b = try infer(base)
@@ -167,8 +170,16 @@ public struct TypeChecker {
                 try expectBool(a, "'\(op)'", l.offset)
                 try expectBool(b, "'\(op)'", r.offset)
                 return .bool
-            case "==", "!=": return .bool
+            case "==", "!=":
+                // A secret against a literal or any text is an oracle; against another secret or null it is not.
+                for (x, y) in [(a, b), (b, a)] where x == .secret && y != .secret && y != .null && y != .unknown {
+                    throw fail("a secret can be compared only with another secret or null, not a \(y); classify it with hashKind(), shape() or knownDefault()", at)
+                }
+                return .bool
             case "in":
+                if a == .secret || b == .secret {
+                    throw fail("'in' cannot take a secret: classify it with hashKind() or shape()", at)
+                }
                 switch b {
                 case .unknown, .null, .string, .list, .record, .document, .dictionary: return .bool
                 default: throw fail("'in' needs a list, map or string on its right, not a \(b)", at)
@@ -182,6 +193,9 @@ public struct TypeChecker {
                 }
                 return .bool
             case "+":
+                if a == .secret || b == .secret {
+                    throw fail("'+' cannot take a secret: classify it with hashKind() or shape()", a == .secret ? l.start : r.start)
+                }
                 if a.isText || b.isText {
                     if a == .number || b == .number || a == .bool || b == .bool {
                         throw fail("'+' joins two strings or adds two numbers; use string(x) to join a \(a == .number || a == .bool ? a : b)", at)
@@ -237,6 +251,9 @@ public struct TypeChecker {
                 if t == .unknown || t == .null { return }
                 if !ok(t) { throw fail("\(name)() takes \(what), not a \(t)", all[i].start) }
             }
+            if !Builtins.secretClassifiers.contains(name), let i = types.firstIndex(of: .secret) {
+                throw fail(Builtins.secretRefused(name), all[i].start)
+            }
             let isList: (StaticType) -> Bool = { if case .list = $0 { return true } else { return false } }
             switch name {
             case "size":
@@ -273,7 +290,8 @@ public struct TypeChecker {
                 try need(0, { $0.isMap }, "a map")
                 return .list(.string)
             case "type", "hashKind", "hashShape", "shape", "string": return .string
-            case "int", "double": return .number
+            case "int", "double", "shapeLength", "hashParts": return .number
+            case "knownDefault": return .bool
             case "coalesce":
                 let known = types.filter { $0 != .null && $0 != .unknown }
                 return known.first.map { t in known.allSatisfy { $0 == t } ? t : .unknown } ?? .unknown
