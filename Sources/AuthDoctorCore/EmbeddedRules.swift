@@ -631,6 +631,40 @@ fix: |
   Redeploy the hosting side after changing it there.
 docs: "docs/facts.md#where-each-variable-must-be-set"
 """#),
+        ("env.jwks-static.yaml", #"""
+id: env.jwks-static
+step: 22
+title: The static JWKS in the Convex env is one usable key
+failTitle: The static JWKS in the Convex env breaks the token route
+severity: error
+modes: [diagnose, env]
+description: >-
+  When the Convex env has a static `JWKS` (component 0.10+ "static JWKS"): it parses as Better Auth's format (a
+  JSON array of jwks documents), holds exactly one key, without `expiresAt`, with `alg` RS256 or ES256.
+why: >-
+  Two keys or an expiry make /api/auth/convex/token answer 500 (createdAt.getTime is not a function,
+  get-convex/better-auth #427); Convex Auth's JWKS object format fails when auth.config.ts is evaluated; EdDSA does not
+  work with the customJwt provider.
+when: env.convex != null && env.convex.JWKS != null
+skipMessage: >-
+  {{ env.convex == null ? "no Convex environment given (use --url or --convex-env)" : "no static JWKS in the Convex env: tokens are signed with the jwks table's key" }}
+assert: env.jwksStatic.valid == true
+evidence:
+  format: env.jwksStatic.format
+  keyCount: env.jwksStatic.keyCount
+  alg: env.jwksStatic.alg
+  keyId: env.jwksStatic.keyId
+passMessage: "one {{ env.jwksStatic.alg }} key ({{ env.jwksStatic.keyId }})"
+message: >-
+  The JWKS in the Convex env is not one usable Better Auth key ({{ env.jwksStatic.format }} format,
+  {{ string(env.jwksStatic.keyCount) }} key(s)): {{ join(env.jwksStatic.problems, "; ") }}.
+  {{ env.jwksStatic.format == "convex-auth" ? "This is Convex Auth's JWKS: auth.config.ts fails to load with it." : "Sign-in answers 200 but /api/auth/convex/token fails, so no Convex token is issued and the user looks signed out." }}
+fix: |
+  Regenerate it from the newest jwks row (one key, RS256 or ES256), without putting it on a command line:
+    {{ cli.run }} auth:getLatestJwks | {{ cli.envSet }} JWKS
+  {{ env.jwksStatic.format == "convex-auth" ? "The old value is Convex Auth's: keep it only under another name if Convex Auth still runs." : "Or remove JWKS from the Convex env to sign with the jwks table again: npx convex env remove" + (source.isProd ? " --prod" : "") + " JWKS" }}
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
         ("env.site-url.yaml", #"""
 id: env.site-url
 step: 16
@@ -675,6 +709,44 @@ message: >-
 fix: |
   {{ cli.envSet }} SITE_URL {{ coalesce(hostingSite, "https://<your app's URL>") }}
   (set it on each deployment; add preview domains to trustedOrigins or BETTER_AUTH_TRUSTED_ORIGINS)
+docs: "docs/facts.md#variable-details"
+"""#),
+        ("env.trusted-origins.yaml", #"""
+id: env.trusted-origins
+step: 23
+title: Every origin the site serves is trusted by Better Auth
+failTitle: An origin the site serves is not trusted by Better Auth
+severity: warning
+errorWhen: size(env.trustedOrigins.untrusted) > 0
+modes: [diagnose, env]
+description: >-
+  Every origin the hosting side serves (its site URL variables, the preview and branch URLs of a Vercel preview, an
+  Expo app's scheme) is trusted by the Convex side: the origin of SITE_URL, or an entry of
+  BETTER_AUTH_TRUSTED_ORIGINS (comma-separated, not trimmed; exact origins, `*` wildcards, scheme prefixes), with
+  Better Auth's exact matching. A bare `*` and an http/https mix between SITE_URL, the site and CONVEX_SITE_URL
+  are warnings.
+why: >-
+  Preview deployments, branch aliases, a second domain or the native app are not in the list, so Better Auth
+  answers 403 INVALID_ORIGIN; an entry with a trailing slash or a space never matches.
+when: env.convex != null && env.hosting != null
+skipMessage: >-
+  {{ env.convex == null ? "no Convex environment given (use --url or --convex-env)" : "no hosting environment given (use --hosting-env): the origins the site serves are unknown" }}
+assert: size(env.trustedOrigins.untrusted) == 0 && !env.trustedOrigins.bareWildcard && env.trustedOrigins.schemeMix == null
+evidence:
+  untrusted: env.trustedOrigins.untrusted
+  trustedOrigins: env.trustedOrigins.trustedOrigins
+  warnings: env.trustedOrigins.warnings
+passMessage: >-
+  {{ size(env.trustedOrigins.served) == 0 ? "the hosting side names no origin" : string(size(env.trustedOrigins.served)) + " origin(s) trusted" }}{{ size(env.trustedOrigins.warnings) > 0 ? " (" + join(env.trustedOrigins.warnings, "; ") + ")" : "" }}
+message: >-
+  {{ size(env.trustedOrigins.untrusted) > 0 ? "Not trusted by Better Auth: " + join(env.trustedOrigins.untrusted, ", ") + ". Requests from there answer 403 INVALID_ORIGIN." : "" }}
+  {{ env.trustedOrigins.bareWildcard ? "BETTER_AUTH_TRUSTED_ORIGINS has a bare *: every site may call the auth routes with the user's cookies." : "" }}
+  {{ env.trustedOrigins.schemeMix != null ? env.trustedOrigins.schemeMix + ": secure cookies set over https are not sent over http." : "" }}
+  {{ size(env.trustedOrigins.warnings) > 0 ? "Notes on the list: " + join(env.trustedOrigins.warnings, "; ") + "." : "" }}
+fix: |
+  {{ size(env.trustedOrigins.untrusted) > 0 ? "Add the origins to the Convex env (comma-separated, no spaces, no trailing slash; a wildcard such as https://*.vercel.app covers previews):" : "Narrow the list and use https everywhere outside localhost:" }}
+    {{ cli.envSet }} BETTER_AUTH_TRUSTED_ORIGINS
+  (it prompts for the value, convex ≥ 1.33), or list them in trustedOrigins in the Better Auth config.
 docs: "docs/facts.md#variable-details"
 """#),
         ("input.email.yaml", #"""
@@ -1995,6 +2067,32 @@ cases:
     hostingEnv: |
       SITE_URL=https://app.example.com
 """#),
+        ("env.jwks-static.yaml", #"""
+# Pass/fail examples of env.jwks-static (DESIGN §13.4 step 22).
+rule: env.jwks-static
+cases:
+  - name: one RS256 key
+    expect: pass
+    convexEnv: |
+      JWKS='[{"publicKey":"{\"kty\":\"RSA\",\"n\":\"abc\",\"e\":\"AQAB\"}","privateKey":"\"0011\"","createdAt":1767225600000,"id":"k1","alg":"RS256"}]'
+  - name: two keys make the token route 500
+    expect: fail
+    message: "2 key(s)"
+    fix: "auth:getLatestJwks"
+    notContains: "0011"
+    convexEnv: |
+      JWKS='[{"publicKey":"{\"kty\":\"RSA\",\"n\":\"abc\",\"e\":\"AQAB\"}","privateKey":"\"0011\"","createdAt":1767225600000,"id":"k1","alg":"RS256"},{"publicKey":"{\"kty\":\"RSA\",\"n\":\"def\",\"e\":\"AQAB\"}","privateKey":"\"0022\"","createdAt":1767225600001,"id":"k2","alg":"RS256"}]'
+  - name: Convex Auth's JWKS format
+    expect: fail
+    message: "Convex Auth's JWKS"
+    convexEnv: |
+      JWKS={"keys":[{"use":"sig","kty":"RSA","n":"abc","e":"AQAB"}]}
+  - name: no static JWKS
+    expect: skip
+    message: "no static JWKS"
+    convexEnv: |
+      SITE_URL=https://app.example.com
+"""#),
         ("env.site-url.yaml", #"""
 # Pass/fail examples of env.site-url. Cases without an email run check-env (see rules/README.md, Fixtures).
 rule: env.site-url
@@ -2064,6 +2162,51 @@ cases:
     message: "not an absolute http(s) URL"
     convexEnv: |
       SITE_URL=myapp://
+"""#),
+        ("env.trusted-origins.yaml", #"""
+# Pass/fail examples of env.trusted-origins (DESIGN §13.4 step 23).
+rule: env.trusted-origins
+cases:
+  - name: the site is SITE_URL's origin
+    expect: pass
+    convexEnv: |
+      SITE_URL=https://app.example.com
+    hostingEnv: |
+      NEXT_PUBLIC_SITE_URL=https://app.example.com
+  - name: a Vercel preview is not trusted
+    expect: fail
+    message: ["Not trusted by Better Auth", "my-app-git-feature-team.vercel.app", "INVALID_ORIGIN"]
+    fix: "npx convex env set BETTER_AUTH_TRUSTED_ORIGINS\n"
+    convexEnv: |
+      SITE_URL=https://app.example.com
+    hostingEnv: |
+      NEXT_PUBLIC_SITE_URL=https://app.example.com
+      VERCEL_ENV=preview
+      VERCEL_URL=my-app-abc123-team.vercel.app
+      VERCEL_BRANCH_URL=my-app-git-feature-team.vercel.app
+  - name: a wildcard covers the previews
+    expect: pass
+    convexEnv: |
+      SITE_URL=https://app.example.com
+      BETTER_AUTH_TRUSTED_ORIGINS=https://*.vercel.app
+    hostingEnv: |
+      NEXT_PUBLIC_SITE_URL=https://app.example.com
+      VERCEL_ENV=preview
+      VERCEL_URL=my-app-abc123-team.vercel.app
+      VERCEL_BRANCH_URL=my-app-git-feature-team.vercel.app
+  - name: a bare wildcard is a warning
+    expect: warn
+    message: "bare *"
+    convexEnv: |
+      SITE_URL=https://app.example.com
+      BETTER_AUTH_TRUSTED_ORIGINS=*
+    hostingEnv: |
+      NEXT_PUBLIC_SITE_URL=https://app.example.com
+  - name: without the hosting side it cannot tell
+    expect: skip
+    message: "no hosting environment given"
+    convexEnv: |
+      SITE_URL=https://app.example.com
 """#),
         ("input.email.yaml", #"""
 # Pass/fail examples of input.email: each case is a tiny export tree (see rules/README.md, Fixtures).

@@ -260,6 +260,24 @@ public struct Facts: Sendable {
         return Facts(root: root)
     }
 
+    /// The env facts plus what is derived from them in one place (DESIGN §13.4): the static `JWKS` check and the
+    /// trusted-origins check, as facts that carry no secret.
+    static func derivedEnv(_ env: Value) -> Value {
+        guard case .map(var m) = env else { return env }
+        let convex = env["convex"].mapValue, hosting = env["hosting"].mapValue
+        if let convex, let jwks = convex["JWKS"] {
+            switch jwks {
+            case .secret(let s): m["jwksStatic"] = StaticJWKS(s).facts
+            case .string(let s): m["jwksStatic"] = StaticJWKS(s).facts
+            default: m["jwksStatic"] = .null
+            }
+        }
+        if let convex, let hosting {
+            m["trustedOrigins"] = TrustedOriginsCheck(convexEnv: convex, hostingEnv: hosting).facts
+        }
+        return .map(m)
+    }
+
     static func common(source: SourceInfo, config: Config, env: Value, now: Date) -> [String: Value] {
         let prodFlag = source.isProd ? " --prod" : ""
         var siteURL = "https://<your-deployment>.convex.site"
@@ -277,7 +295,7 @@ public struct Facts: Sendable {
         sourceFacts["tableRows"] = .map(source.tableRows.mapValues { .int(Int64($0)) })
         return [
             "source": .map(sourceFacts),
-            "env": env,
+            "env": derivedEnv(env),
             "config": config.facts,
             "now": .int(Int64((now.timeIntervalSince1970 * 1000).rounded())),
             "cli": .map([

@@ -109,7 +109,8 @@ import Testing
         #expect(json["source"]["isProd"] == .bool(true), "a prod: deploy key on the hosting side makes it prod")
         #expect(json["verdict"]["rule"] == .string("env.internal-api-secret"))
         #expect(json["results"].listValue?.map { $0["rule"] } == ["env.better-auth-secret", "env.site-url", "env.admin-email",
-                                                                  "env.internal-api-secret", "env.convex-site-url"].map { .string($0) })
+                                                                  "env.internal-api-secret", "env.convex-site-url", "env.jwks-static",
+                                                                  "env.trusted-origins"].map { .string($0) })
         #expect(outputs[0].contains("values differ (Convex 27 chars, hosting 28 chars)"))
         #expect(outputs[0].contains("npx convex env set --prod INTERNAL_API_SECRET"))
     }
@@ -125,7 +126,7 @@ import Testing
         #expect(lines.first?.hasPrefix("::error title=auth-doctor env.internal-api-secret (step 18)%3A Shared secrets differ or are missing on one side::INTERNAL_API_SECRET: values differ") == true)
         #expect(lines.filter { $0.hasPrefix("::") }.count == 1)
         #expect(!r.stdout.contains("\n\n"), "annotations are one line each")
-        #expect(lines.last == "auth-doctor check-env: problem at step 18 (env.internal-api-secret) — 4 passed, 1 failed, 0 warnings, 0 info, 0 skipped")
+        #expect(lines.last == "auth-doctor check-env: problem at step 18 (env.internal-api-secret) — 5 passed, 1 failed, 0 warnings, 0 info, 1 skipped")
         let text = try String(contentsOf: summary, encoding: .utf8)
         #expect(text.hasPrefix("previous step\n### auth-doctor check-env: problem at step 18 (`env.internal-api-secret`)"))
         #expect(text.contains("| ❌ | 18 |"))
@@ -139,7 +140,7 @@ import Testing
         #expect(r.exitCode == 0)
         #expect(r.stderr.isEmpty)
         #expect(r.stdout.contains("Verdict: healthy"))
-        #expect(r.stdout.contains("5 passed, 0 failed"))
+        #expect(r.stdout.contains("6 passed, 0 failed, 1 skipped"))
     }
 
     @Test func usageAndUnreadableFiles() throws {
@@ -167,7 +168,7 @@ import Testing
         let r = try runCLI(["diagnose", "admin@example.com", "--export", demoExport, "--convex-env", convex, "--hosting-env", hosting, "--format", "json"])
         let v = try JSONParser.parse(r.stdout)
         let statuses = (v["results"].listValue ?? []).filter { $0["rule"].stringValue?.hasPrefix("env.") == true }.map { $0["status"] }
-        #expect(statuses == [.string("pass"), .string("pass"), .string("pass"), .string("fail"), .string("pass")])
+        #expect(statuses == [.string("pass"), .string("pass"), .string("pass"), .string("fail"), .string("pass"), .string("skip"), .string("pass")])
         // The data problem comes first in step order.
         #expect(v["verdict"]["rule"] == .string("app.user.exists"))
         let without = try JSONParser.parse(try runCLI(["diagnose", "admin@example.com", "--export", demoExport, "--format", "json"]).stdout)

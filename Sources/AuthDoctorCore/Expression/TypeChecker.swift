@@ -65,7 +65,17 @@ public enum FactTypes {
             "user": doc, "users": .list(doc), "linkField": .string, "linkDetected": .bool, "table": .string,
             "emailField": .string,
         ]),
-        "env": .record(["convex": envSide, "hosting": envSide, "convexFile": .unknown, "hostingFiles": .list(.string)]),
+        "env": .record([
+            "convex": envSide, "hosting": envSide, "convexFile": .unknown, "hostingFiles": .list(.string),
+            "jwksStatic": .record([
+                "format": .string, "keyCount": .number, "keyId": .unknown, "alg": .unknown, "kty": .unknown,
+                "problems": .list(.string), "valid": .bool,
+            ]),
+            "trustedOrigins": .record([
+                "served": .list(.unknown), "untrusted": .list(.string), "warnings": .list(.string), "bareWildcard": .bool,
+                "nativeApp": .bool, "nativeSchemeUnknown": .bool, "schemeMix": .unknown, "trustedOrigins": .list(.string),
+            ]),
+        ]),
         "config": .record([
             "appTable": .string, "emailField": .string, "linkField": .string, "component": .string,
             "requireEmailVerification": .bool, "syncMutation": .string, "adminEmailEnv": .string, "adminField": .string,
