@@ -35,12 +35,7 @@ func runMeasured(_ args: [String], stdinPath: String = "/dev/null", env: [String
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         open(stats, "w").write(f"{rc} {peak} {time.time() - start}")
         """, stdinPath, out, err, stats, binaryURL().path] + args
-    var environment = ProcessInfo.processInfo.environment
-    environment["AUTH_DOCTOR_NOW"] = fixedNow
-    environment.removeValue(forKey: "CONVEX_DEPLOY_KEY")
-    environment["COLUMNS"] = "400"
-    for (k, v) in env { environment[k] = v }
-    p.environment = environment
+    p.environment = cliEnvironment(env)
     try p.run()
     p.waitUntilExit()
     let fields = ((try? String(contentsOfFile: stats, encoding: .utf8)) ?? "").split(separator: " ")

@@ -26,21 +26,25 @@ struct RunResult {
     let stderr: String
 }
 
+/// The environment the binary runs in under test: a pinned clock, no deploy key of the machine's, and text wrapped
+/// wide (to $COLUMNS when stdout is not a terminal) so substring checks see whole sentences; the layout tests set
+/// 80 or 120. `env` wins.
+func cliEnvironment(_ env: [String: String]) -> [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    environment["AUTH_DOCTOR_NOW"] = fixedNow
+    environment.removeValue(forKey: "CONVEX_DEPLOY_KEY")
+    environment["COLUMNS"] = "400"
+    for (k, v) in env { environment[k] = v }
+    return environment
+}
+
 /// Runs the binary like a user would (no TTY), with a pinned clock unless `env` overrides it.
 @discardableResult
 func runCLI(_ args: [String], env: [String: String] = [:], stdin: String? = nil, cwd: URL? = nil) throws -> RunResult {
     let p = Process()
     p.executableURL = binaryURL()
     p.arguments = args
-    var environment = ProcessInfo.processInfo.environment
-    environment["AUTH_DOCTOR_NOW"] = fixedNow
-    environment.removeValue(forKey: "CONVEX_DEPLOY_KEY")
-    // Text wraps to $COLUMNS when stdout is not a terminal: wide by default so substring checks see whole
-    // sentences; the layout tests set 80 or 120.
-    environment["COLUMNS"] = "400"
-
-    for (k, v) in env { environment[k] = v }
-    p.environment = environment
+    p.environment = cliEnvironment(env)
     if let cwd { p.currentDirectoryURL = cwd }
     let out = Pipe(), err = Pipe(), input = Pipe()
     p.standardOutput = out
