@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the release tarball: dist/auth-doctor-<version>-linux-<arch>.tar.gz and its .sha256.
 #
-#   scripts/release.sh [--out DIR] [--scratch-path DIR]
+#   scripts/release.sh [--out DIR] [--scratch-path DIR]     (defaults: dist/, .build-release/)
 #
 # The binary links the Swift runtime statically (--static-swift-stdlib) and carries its rules; it still
 # needs glibc, libcurl (libcurl.so.4) and zlib (libz.so.1) from the system. The tarball holds
@@ -16,7 +16,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/dist"
-scratch="$root/.build"
+scratch="$root/.build-release"   # its own: `swift test` holds the lock of .build, and the test suite builds here
 
 while [ $# -gt 0 ]; do
   case "$1" in
