@@ -60,7 +60,10 @@ private final class LockedData: @unchecked Sendable {
 /// second local run is incremental): `swift test` holds the lock of `.build` while it runs.
 private let release: Result<Release, ReleaseBuildFailed> = {
     do {
-        let out = try tempDir("release")
+        // Under the scratch folder: each run overwrites the same two files instead of leaving 25 MB in /tmp.
+        let out = repoRoot.appendingPathComponent(".build-release/test-dist")
+        try? FileManager.default.removeItem(at: out)
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let start = Date()
         let r = try runProgram("/bin/bash", [repoRoot.appendingPathComponent("scripts/release.sh").path, "--out", out.path,
                                       "--scratch-path", repoRoot.appendingPathComponent(".build-release").path],
