@@ -122,9 +122,9 @@ public final class ExportAudit {
 
 
     /// The indexes take about `bytesPerRow` per row read (measured: AuditLimits tests); the default limit keeps an
-    /// audit near 1 GB.
+    /// audit under about 5 GB (a million users make about five million rows).
     public static let bytesPerRow = 250
-    public static let defaultMaxRows = 5_000_000
+    public static let defaultMaxRows = 20_000_000
 
     let tables: TableReader
     let sourceInfo: () -> SourceInfo
