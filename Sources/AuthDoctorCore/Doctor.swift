@@ -92,6 +92,10 @@ public enum Doctor {
                               message: "no data check could run (every one was skipped or could not be checked): nothing about \(normalized) was verified. Enable the rules (see `disable:` in auth-doctor.yaml) or give the data they need.",
                               fix: nil)
         }
+        if verdict.status == .healthy, verdict.likelyCause == nil, let recent = recentSignIn(data, now: options.now) {
+            let message = recent + "\n" + verdict.message
+            verdict = Verdict(status: .healthy, rule: nil, step: nil, title: nil, message: message, fix: nil)
+        }
         var notes: [String] = []
         var verboseNotes: [String] = []
         if info.malformedLines > 0 {
@@ -133,6 +137,18 @@ public enum Doctor {
         let report = Report(command: "check-env", input: nil, source: source, verdict: verdict, results: results,
                             notes: options.envNotes + replacedNotes(options.rules))
         return Outcome(report: report, secrets: secrets, personalData: pii)
+    }
+
+    /// When every data check passed and the user has a session from the last 24 hours (DESIGN §13.4): the server
+    /// side signed them in, so the cause is on the client.
+    static func recentSignIn(_ data: PersonData, now: Date) -> String? {
+        guard let userId = data.baUsers.first?["_id"]?.stringValue else { return nil }
+        let nowMs = now.timeIntervalSince1970 * 1000
+        let latest = data.sessions.filter { $0["userId"]?.stringValue == userId }.compactMap { $0["createdAt"]?.number }
+            .filter { $0 <= nowMs && nowMs - $0 <= 24 * 3_600_000 }.max()
+        guard let latest else { return nil }
+        let hours = Int(((nowMs - latest) / 3_600_000).rounded(.down))
+        return "Better Auth signed this user in at \(Render.iso(latest)) (\(hours == 0 ? "less than an hour" : "\(hours) h") ago): the server side works; look at the client. Cookies (the __Secure- prefix on https; SameSite when the site and the auth routes are on different domains), the crossDomain/OTT plugin for a frontend on another domain, expectAuth on the Convex client, the token route (/api/auth/convex/token) and a proxy that forwards x-forwarded-host or drops cookies."
     }
 
     /// Which deployment a fix's commands act on (DESIGN §13.2), appended to every fix that runs `npx convex`.

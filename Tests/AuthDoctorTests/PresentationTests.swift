@@ -139,6 +139,20 @@ private func oneUserExport(_ name: String, user: [String: Any], appRow: [String:
         #expect(off.stdout.contains("Verdict: incomplete"))
     }
 
+    /// DESIGN §13.4: the server signed the user in recently, so the healthy verdict points at the client.
+    @Test func aRecentSessionSaysTheServerWorked() throws {
+        // Ada's session was created at 2025-11-26T12:13:20Z (1764159200000).
+        let recent = try runCLI(["diagnose", "ada@example.com", "--export", demoExport], env: ["AUTH_DOCTOR_NOW": "1764166400000"])
+        #expect(recent.exitCode == 0)
+        #expect(recent.stdout.contains("Better Auth signed this user in at 2025-11-26T12:13:20Z (2 h ago): the server side works; look at the client."))
+        #expect(recent.stdout.contains("/api/auth/convex/token"))
+        let old = try runCLI(["diagnose", "ada@example.com", "--export", demoExport], env: ["AUTH_DOCTOR_NOW": "1767225600000"])
+        #expect(!old.stdout.contains("signed this user in"))
+        // Not when a check failed: the problem comes first.
+        let admin = try runCLI(["diagnose", "admin@example.com", "--export", demoExport], env: ["AUTH_DOCTOR_NOW": "1764166400000"])
+        #expect(!admin.stdout.contains("signed this user in"))
+    }
+
     @Test func everyFailureGetsItsFixInText() throws {
         let dir = try tempDir("threefails")
         defer { try? FileManager.default.removeItem(at: dir) }
