@@ -91,21 +91,6 @@ public enum HashKind: String, Sendable, CaseIterable {
     case scrypt, scryptUppercase = "scrypt-uppercase", bcrypt, argon2, pbkdf2Werkzeug = "pbkdf2-werkzeug"
     case pbkdf2Django = "pbkdf2-django", luciaV2 = "lucia-v2", wrongLength = "wrong-length", empty, other
 
-    public var label: String {
-        switch self {
-        case .scrypt: return "Better Auth scrypt (salt:key)"
-        case .scryptUppercase: return "scrypt with uppercase hex"
-        case .bcrypt: return "bcrypt hash"
-        case .argon2: return "argon2 hash"
-        case .pbkdf2Werkzeug: return "Werkzeug pbkdf2 hash"
-        case .pbkdf2Django: return "Django pbkdf2 hash"
-        case .luciaV2: return "Lucia v2 s2: hash"
-        case .wrongLength: return "salt:key with wrong lengths"
-        case .empty: return "empty"
-        case .other: return "unrecognised value"
-        }
-    }
-
     /// The kind with its public parameters (cost, iterations, lengths), never the salt or the key:
     /// `bcrypt hash ($2b$, cost 10, 60 chars)`.
     public static func describe(_ s: String) -> String {

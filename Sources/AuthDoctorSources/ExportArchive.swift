@@ -22,7 +22,6 @@ public protocol TableReader: AnyObject {
 /// A Convex snapshot export: the zip read in place, or the folder it unzips to.
 public final class ExportArchive: TableReader {
     public let location: String
-    public let isZip: Bool
     /// Every file path in the export, with `/` separators, relative to its root.
     public let paths: Set<String>
     let archive: Archive?
@@ -38,7 +37,6 @@ public final class ExportArchive: TableReader {
             throw SourceError("\(path): no such file or folder. Pass the zip written by `npx convex export --path backup.zip`, or the folder it unzips to.")
         }
         if isDir.boolValue {
-            isZip = false
             archive = nil
             entries = [:]
             let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
@@ -65,7 +63,6 @@ public final class ExportArchive: TableReader {
             paths = found
             return
         }
-        isZip = true
         root = nil
         let url = URL(fileURLWithPath: path)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0

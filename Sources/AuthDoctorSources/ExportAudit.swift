@@ -133,7 +133,6 @@ public final class ExportAudit {
     let componentPrefix: String
     let config: Config
     let nowMs: Double
-    var lineCounts: [String: Int] = [:]
     var malformed: [String: (count: Int, at: [Int])] = [:]
     let lock = NSLock()
 
@@ -225,7 +224,6 @@ public final class ExportAudit {
             splitter.finish()
         }
         lock.lock()
-        lineCounts[path] = lines
         malformed[path] = (bad, badAt)
         lock.unlock()
     }

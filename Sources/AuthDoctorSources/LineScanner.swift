@@ -116,7 +116,6 @@ public final class LineScanner {
     let needles: [[UInt8]]
     let caseInsensitive: [Bool]
     let sampleLines: Int
-    let path: String
     let onRow: (Value) -> Void
 
     /// At most this many candidate rows are parsed and kept; the rest are only counted.
@@ -143,7 +142,6 @@ public final class LineScanner {
     ///   - sampleLines: also parse (and keep in `sample`) this many lines from the top, whatever they hold.
     ///   - onRow: receives each parsed candidate line.
     public init(path: String, needles: [Needle], sampleLines: Int = 0, onRow: @escaping (Value) -> Void) {
-        self.path = path
         self.needles = needles.map { n in
             switch n {
             case .email(let s): return LineScanner.emailNeedle(s)
