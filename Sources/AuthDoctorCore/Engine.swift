@@ -93,16 +93,21 @@ public struct Engine: Sendable {
                        maskedMessage: masked?.message ?? message, maskedFix: masked?.fix ?? fix)
         }
         let net = self.net
+        // Each rule spends its own budget, rendering included: one hostile rule is `error`, the others still run.
+        let budget = EvaluationBudget()
         /// A template rendered for the unmasked and the masked formats.
         var display: Scope?
-        func text(_ t: Template, _ raw: Scope, fix: Bool = false) throws(EvaluationError) -> (String, String) {
-            // The rule's lets again, over the display facts (once per rule).
-            if display == nil {
-                var d = displayRoot
-                for (name, expr) in rule.lets { d = d.binding(name, (try? Evaluator.evaluate(expr, d)) ?? .null) }
+        func text(_ t: Template, fix: Bool = false) throws(EvaluationError) -> (String, String) {
+            // The rule's lets again, over the display facts (once per rule), within the same budget.
+            let scope: Scope
+            if let display {
+                scope = display
+            } else {
+                var d = displayRoot.metered(by: budget)
+                for (name, expr) in rule.lets { d = d.binding(name, try Evaluator.evaluate(expr, d)) }
                 display = d
+                scope = d
             }
-            let scope = display ?? raw
             var plain = try t.render(scope, data: net.hole)
             var masked = try t.render(scope, data: fix ? net.placeholderHole : net.maskedHole)
             if fix, let note = deploymentNote, plain.contains("npx convex ") {
@@ -118,14 +123,13 @@ public struct Engine: Sendable {
         if !blocked.isEmpty {
             return result(.skip, "skipped: needs \(blocked.joined(separator: ", ")) to pass first", blockedBy: blocked)
         }
-        // Each rule spends its own budget: one hostile rule is `error`, the others still run.
-        var scope = root.metered(by: EvaluationBudget())
+        var scope = root.metered(by: budget)
         do {
             for (name, expr) in rule.lets {
                 scope = scope.binding(name, try Evaluator.evaluate(expr, scope))
             }
             if let when = rule.when, try Evaluator.evaluate(when, scope) != .bool(true) {
-                let msg = try rule.skipMessage.map { t throws(EvaluationError) in try text(t, scope) } ?? ("not applicable", "not applicable")
+                let msg = try rule.skipMessage.map { t throws(EvaluationError) in try text(t) } ?? ("not applicable", "not applicable")
                 return result(.skip, msg.0, masked: (msg.1, nil))
             }
             var evidence: [String: Value] = [:]
@@ -136,7 +140,7 @@ public struct Engine: Sendable {
             }
             let outcome = try Evaluator.evaluate(rule.assertion, scope)
             if outcome == .bool(true) {
-                let msg = try rule.passMessage.map { t throws(EvaluationError) in try text(t, scope) } ?? (rule.title, rule.title)
+                let msg = try rule.passMessage.map { t throws(EvaluationError) in try text(t) } ?? (rule.title, rule.title)
                 return result(.pass, msg.0, evidence: evidence, masked: (msg.1, nil))
             }
             if case .bool = outcome {} else if !outcome.isNull {
@@ -145,8 +149,8 @@ public struct Engine: Sendable {
             var severity = rule.severity
             if let e = rule.errorWhen, try Evaluator.evaluate(e, scope) == .bool(true) { severity = .error }
             let status: Status = severity >= failOn ? .fail : .warn
-            let message = try text(rule.message, scope)
-            let fix = try rule.fix.map { t throws(EvaluationError) in try text(t, scope, fix: true) }
+            let message = try text(rule.message)
+            let fix = try rule.fix.map { t throws(EvaluationError) in try text(t, fix: true) }
             return result(status, message.0, fix: fix?.0, severity: severity, evidence: evidence, masked: (message.1, fix?.1))
         } catch {
             return result(.error, "rule error in \(rule.file): \(error.message)")

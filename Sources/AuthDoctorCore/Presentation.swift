@@ -8,9 +8,8 @@ public struct DataNet: Sendable {
     /// Secrets the run loaded, longest first. Shorter ones are not searched for: they would mask ordinary
     /// words, and a secret that short is already a finding of its env rule.
     let secrets: [String]
-    /// Emails and names of the rows looked at (personal data).
+    /// Names of the rows looked at (personal data; emails are masked by pattern).
     let names: [String]
-    let emails: Set<String>
     /// The email being diagnosed, normalized: a fix shows `<the user's email>` for it.
     let subjectEmail: String?
 
@@ -20,7 +19,6 @@ public struct DataNet: Sendable {
     public init(secrets: Set<String>, personalData: Set<String>, subjectEmail: String? = nil) {
         self.secrets = secrets.filter { $0.count >= DataNet.minimumSecretLength }.sorted { ($0.count, $0) > ($1.count, $1) }
         self.names = personalData.filter { $0.count >= 2 && !$0.contains("@") }.sorted { ($0.count, $0) > ($1.count, $1) }
-        self.emails = Set(personalData.filter { $0.contains("@") }.map(Email.normalize))
         self.subjectEmail = subjectEmail
     }
 
@@ -46,14 +44,7 @@ public struct DataNet: Sendable {
     }
 
     /// The same, with personal data masked (`j***@example.com`, `J***`): for prose in masked formats.
-    public func masked(_ s: String) -> String {
-        var out = plain(s)
-        for n in names where out.contains(n) { out = out.replacingOccurrences(of: n, with: Redaction.maskName(n)) }
-        return Redaction.maskEmails(out)
-    }
-
-    /// Only the secrets masked (for the tool's own error messages, escaped separately).
-    public func maskSecretsOnly(_ s: String) -> String { maskSecrets(s) }
+    public func masked(_ s: String) -> String { maskPersonal(plain(s)) }
 
     func maskSecrets(_ s: String) -> String {
         var out = s
@@ -66,7 +57,7 @@ public struct DataNet: Sendable {
     /// Masks secrets (and, when asked, personal data) in every string of a value, keeping its structure.
     public func value(_ v: Value, maskPII: Bool) -> Value {
         switch v {
-        case .string(let s): return .string(maskPII ? Redaction.maskEmails(maskNames(maskSecrets(s))) : maskSecrets(s))
+        case .string(let s): return .string(maskPII ? maskPersonal(maskSecrets(s)) : maskSecrets(s))
         case .list(let items): return .list(items.map { value($0, maskPII: maskPII) })
         case .map(let m): return .map(m.mapValues { value($0, maskPII: maskPII) })
         default: return v

@@ -366,7 +366,7 @@ struct Audit: ParsableCommand {
         if list != nil {
             let net = DataNet(secrets: Runner.knownSecrets, personalData: [])
             if output.format == .json {
-                FileHandle.standardOutput.write(Data((JSONWriter.write(.list(listed.map { .string(net.value(.string($0), maskPII: false).stringValue ?? "") })) + "\n").utf8))
+                FileHandle.standardOutput.write(Data((JSONWriter.write(net.value(.list(listed.map { .string($0) }), maskPII: false)) + "\n").utf8))
             } else {
                 FileHandle.standardOutput.write(Data(listed.map { net.plain($0) + "\n" }.joined().utf8))
             }
@@ -475,7 +475,7 @@ enum Runner {
     /// Every error message, whatever it quotes (paths, entry names, server answers): secrets the run loaded are
     /// masked and control characters escaped, so a message stays one line and cannot start a workflow command.
     static func errorText(_ message: String) -> String {
-        Sanitize.inline(DataNet(secrets: knownSecrets, personalData: []).maskSecretsOnly(message))
+        DataNet(secrets: knownSecrets, personalData: []).plain(message)
     }
 
     /// Runs a command body, prints its report once, and maps the outcome to the exit code.
