@@ -40,6 +40,9 @@ let package = Package(
         .executableTarget(name: "rule-eval", dependencies: ["AuthDoctorCore"], path: "Benchmarks/RuleEval"),
         .testTarget(name: "AuthDoctorTests", dependencies: [
             "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "auth-doctor",
+            // Signs the tokens the `jwt` tests check (Ed25519, P-256, RSA).
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -766,6 +766,398 @@ fix: |
   Better Auth rejects it too (400 INVALID_EMAIL), so no user can have it.
 docs: "docs/facts.md#email-handling"
 """#),
+        ("jwt.algorithm.yaml", #"""
+id: jwt.algorithm
+step: 42
+title: The token's alg is one Convex accepts for the auth provider
+failTitle: Convex does not accept the token's algorithm
+severity: warning
+errorWhen: >-
+  !(jwt.header.alg in ["RS256", "ES256", "EdDSA"])
+  || (jwt.keys.key != null && jwt.keys.key.signs != jwt.header.alg)
+  || (jwt.provider.form == "customJwt" && jwt.header.alg == "EdDSA")
+modes: [jwt]
+description: >-
+  The header's alg fits the auth provider in convex/auth.config.ts: getAuthConfigProvider() (component 0.10+) is a
+  customJwt provider, which accepts only RS256 and ES256; the old { domain, applicationID } OIDC form accepts RS256
+  and EdDSA. The token alone cannot tell the form: a static JWKS means customJwt, the kid's jwks row tells what the
+  plugin chose (an RSA key: customJwt; an Ed25519 key: the OIDC form), and without data an EdDSA token is a warning.
+  The alg must also be the one the kid's key signs.
+why: >-
+  auth.config.ts moved to getAuthConfigProvider() while the component (≤ 0.9) or the stored key still signs EdDSA,
+  so Convex rejects every token; or the header's alg does not match the key it names.
+let:
+  alg: jwt.header.alg
+  accepted: >-
+    jwt.provider.form == "customJwt" ? ["RS256", "ES256"] : jwt.provider.form == "oidc" ? ["RS256", "EdDSA"] : ["RS256", "ES256", "EdDSA"]
+  keyFits: jwt.keys.key == null || jwt.keys.key.signs == alg
+assert: alg in accepted && keyFits && (jwt.provider.form != "unknown" || alg != "EdDSA")
+evidence:
+  alg: alg
+  providerForm: jwt.provider.form
+passMessage: "{{ alg }}; {{ jwt.provider.because }}"
+message: >-
+  {{ alg == null ? "The token has no alg." : !(alg in ["RS256", "ES256", "EdDSA"]) ? "The token's alg is " + string(alg) + ": the Convex plugin signs only RS256 (component 0.10+) or EdDSA (≤ 0.9), and Convex accepts no other." : !keyFits ? "The token says alg " + alg + " but its key " + jwt.keys.key.id + " (" + jwt.keys.key.origin + ") is " + string(jwt.keys.key.kty) + ", which signs " + string(jwt.keys.key.signs) + ": the header does not match the key it names." : alg == "EdDSA" && jwt.provider.form == "customJwt" ? "The token is EdDSA, but " + jwt.provider.because + "; Convex's customJwt accepts only RS256 and ES256 (\"Invalid signature algorithm\")." : "The token is EdDSA: Convex accepts it only if convex/auth.config.ts still has the old OIDC provider form ({ domain, applicationID: \"convex\" }). With getAuthConfigProvider() (a customJwt provider, component 0.10+) it is rejected: only RS256 and ES256. " + jwt.provider.because + "." }}
+fix: |
+  {{ alg == "EdDSA" ? "If auth.config.ts uses getAuthConfigProvider(), the component must be 0.10+ and sign RS256: upgrade @convex-dev/better-auth, set jwksRotateOnTokenGenerationError: true on the convex() plugin once (it replaces the EdDSA key), deploy, then sign in again. If auth.config.ts has the { domain, applicationID } form, EdDSA is right and nothing needs to change." : "Take a fresh token from GET /api/auth/convex/token: the plugin signs it with the newest jwks key and its algorithm. A token whose header was edited is rejected." }}
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("jwt.audience.yaml", #"""
+id: jwt.audience
+step: 40
+title: The token is for Convex (aud is "convex")
+failTitle: The token is not for Convex (aud is not "convex")
+severity: error
+modes: [jwt]
+description: >-
+  The token's aud claim is "convex" (a string, or a list holding it): the applicationID of the auth provider that
+  getAuthConfigProvider() and the old { domain, applicationID } form both declare.
+why: >-
+  The token is another one: Better Auth's own jwt-plugin token (aud is the site's URL), a session cookie, an OAuth
+  id_token, or a Convex Auth token from a half-done migration. Convex answers "No auth provider found matching the
+  given token" or "Invalid audience".
+let:
+  aud: jwt.claims.aud
+assert: aud == "convex" || (type(aud) == "list" && "convex" in aud)
+evidence:
+  aud: aud
+passMessage: 'aud "convex"'
+message: >-
+  The token's aud is {{ aud == null ? "missing" : "\"" + string(aud) + "\"" }}, not "convex": no auth provider of
+  this app accepts it (Convex: "No auth provider found matching the given token", or "Invalid audience: convex not in
+  [...]"). {{ jwt.header.kid == null && contains(string(jwt.claims.sub), "|") ? "No kid and a sub of the form user|session: this is a Convex Auth (@convex-dev/auth) token." : "The Convex plugin of Better Auth always signs aud \"convex\"; this token comes from somewhere else." }}
+fix: |
+  Give Convex the token of the Convex plugin: GET /api/auth/convex/token (the convex_jwt cookie), which ConvexBetterAuthProvider (or authClient.convex.token()) fetches. Tokens of Better Auth's jwt plugin (/api/auth/token), session cookies and OAuth id_tokens are not for Convex.
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("jwt.expiry.yaml", #"""
+id: jwt.expiry
+step: 45
+title: The token is within its lifetime (exp, nbf, iat against the clock)
+failTitle: The token is expired, or the clocks disagree
+severity: warning
+errorWhen: jwt.time.exp == null || jwt.time.expired || jwt.time.notYetValid
+modes: [jwt]
+description: >-
+  exp is in the future and nbf (if any) in the past, with Convex's 5 s leeway, by this machine's clock
+  (AUTH_DOCTOR_NOW pins it); an iat more than 5 s in the future shows the clocks disagree (a warning).
+why: >-
+  Tokens live 15 minutes; the client fetches a new one before then. A token copied a while ago is simply old; fresh
+  tokens that are already expired (or issued in the future) mean a clock is off.
+let:
+  t: jwt.time
+assert: t.exp != null && !t.expired && !t.notYetValid && !t.issuedInFuture
+evidence:
+  iat: t.iat
+  exp: t.exp
+  now: t.now
+passMessage: "{{ t.summary }}"
+message: >-
+  {{ t.exp == null ? "The token has no exp: the Convex plugin always sets one (iat + 15 min), so it did not issue this token." : t.expired ? "The token expired " + t.expiredFor + " ago (" + t.summary + "): Convex answers \"Could not validate token\"." : t.notYetValid ? "The token is not valid yet (nbf is in the future; " + t.summary + "): Convex rejects it." : "The token was issued " + t.skew + " after this machine's clock (" + t.summary + "): the two clocks disagree. Convex checks exp with its own clock and a 5 s leeway." }}
+fix: |
+  {{ t.expired ? "If you copied the token a while ago, take a fresh one (the client refreshes it every 15 minutes). If fresh tokens are already expired, a clock is off: check this machine's time (timedatectl) and the server's; AUTH_DOCTOR_NOW pins auth-doctor's clock." : "Check this machine's clock (timedatectl) against the server's." }}
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("jwt.issuer.yaml", #"""
+id: jwt.issuer
+step: 41
+title: The token was issued by this deployment (iss is CONVEX_SITE_URL)
+failTitle: The token was issued by another deployment (iss is not CONVEX_SITE_URL)
+severity: error
+modes: [jwt]
+description: >-
+  The token's iss equals the deployment's CONVEX_SITE_URL (from --convex-site, the deployment with --url, or
+  CONVEX_SITE_URL in the --convex-env file), compared as Convex does: https:// added when there is no scheme, a
+  trailing slash trimmed. Self-hosted deployments too (their CONVEX_SITE_ORIGIN).
+why: >-
+  The app talks to one deployment and gets its tokens from another (dev vs prod: the hosting side's
+  NEXT_PUBLIC_CONVEX_SITE_URL and NEXT_PUBLIC_CONVEX_URL name different deployments), or the site URL changed (a
+  custom domain) after the token was issued. Convex finds no provider for that issuer.
+when: jwt.issuer.expected != null
+skipMessage: "{{ jwt.issuer.unknownReason }}"
+assert: jwt.issuer.matches == true
+evidence:
+  iss: jwt.claims.iss
+  expected: jwt.issuer.expected
+  from: jwt.issuer.from
+passMessage: "iss {{ jwt.claims.iss }} (the deployment's CONVEX_SITE_URL, from {{ jwt.issuer.from }})"
+message: >-
+  {{ jwt.claims.iss == null ? "The token has no iss" : jwt.claims.iss == "undefined" ? "The token's iss is the text \"undefined\": process.env.CONVEX_SITE_URL was not set where it was signed (Better Auth's Convex plugin ran outside a Convex function)" : "The token was issued by " + string(jwt.claims.iss) }},
+  but this deployment's CONVEX_SITE_URL is {{ jwt.issuer.expected }} ({{ jwt.issuer.from }}): Convex answers "No auth
+  provider found matching the given token" and the user looks signed out. The token comes from another deployment
+  (dev vs prod), or the deployment's site URL changed (a custom domain) after it was issued.
+fix: |
+  Point the app at one deployment: on the hosting side, NEXT_PUBLIC_CONVEX_SITE_URL (or VITE_/PUBLIC_CONVEX_SITE_URL) must be {{ jwt.issuer.expected }} and *_CONVEX_URL the same deployment's .convex.cloud URL; redeploy the site (`auth-doctor check-env` compares them). After a custom-domain change, users get a token with the new issuer at their next refresh (at most 15 minutes) or sign-in.
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("jwt.key.yaml", #"""
+id: jwt.key
+step: 43
+title: The token's kid is a key of this deployment
+failTitle: The token's key is not a key of this deployment
+severity: error
+modes: [jwt]
+description: >-
+  The header's kid is the _id of a row of the component's jwks table, or the id of the static JWKS in the Convex
+  env: the key Convex uses to verify the token.
+why: >-
+  The keys were rotated or deleted (jwksRotateOnTokenGenerationError deletes every row, or rows deleted by hand), a
+  static JWKS in the env is stale, or the token comes from another deployment. Convex answers "Could not decode
+  token. The JWT's 'kid' (key ID) header is '...', does this key match any key in the provider's JWKS?". A token
+  without kid is Convex Auth's.
+when: jwt.keys.known
+skipMessage: "no key data: --export or --url reads the jwks table (a static JWKS comes from --convex-env)"
+assert: jwt.header.kid != null && jwt.keys.key != null
+evidence:
+  kid: jwt.header.kid
+  keys: jwt.keys.ids
+passMessage: "kid {{ jwt.keys.key.id }}: a key of the {{ jwt.keys.key.origin }} ({{ jwt.keys.key.kty }})"
+message: >-
+  {{ jwt.header.kid == null ? "The token has no kid. The Convex plugin always names its key; a token without kid (RS256, sub \"<user>|<session>\") is Convex Auth's (@convex-dev/auth), from a half-done migration." : "kid " + jwt.header.kid + " is not a key of this deployment (" + (size(jwt.keys.ids) == 0 ? (jwt.keys.jwksTable ? "the jwks table is empty" : "there is no jwks table") : string(size(jwt.keys.ids)) + " key(s): " + join(jwt.keys.ids, ", ")) + "): Convex answers \"Could not decode token. The JWT's 'kid' (key ID) header is '" + jwt.header.kid + "', does this key match any key in the provider's JWKS?\". The keys were rotated or deleted, a static JWKS is stale, or the token comes from another deployment." }}
+fix: |
+  {{ jwt.header.kid == null ? "Finish the migration from Convex Auth: the client must use ConvexBetterAuthProvider, and auth.config.ts only Better Auth's provider." : "Sign in again (or wait for the next token refresh): new tokens name the current key. With a static JWKS, set it from the newest row without putting it on a command line:" }}
+  {{ jwt.header.kid == null ? "" : "  " + cli.run + " auth:getLatestJwks | " + cli.envSet + " JWKS" }}
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("jwt.session.yaml", #"""
+id: jwt.session
+step: 47
+title: The token's session exists and is active (sessionId)
+failTitle: The token's session is gone or expired
+severity: warning
+errorWhen: jwt.session != null && jwt.user != null && jwt.session.userId != jwt.user._id
+modes: [jwt]
+description: >-
+  With --export or --url: sessionId is the _id of a session of the token's user whose expiresAt is in the future.
+why: >-
+  getAuthUser and safeGetAuthUser load the token's session first, and only while expiresAt > now: a session that was
+  signed out, revoked, deleted or stored with seconds instead of milliseconds makes a valid token look signed out,
+  and /api/auth/convex/token issues no new token.
+when: jwt.data != null && jwt.claims.sessionId != null
+skipMessage: >-
+  {{ jwt.data == null ? "no data given: --export or --url looks the session up" : "the token has no sessionId" }}
+let:
+  s: jwt.session
+  owner: "jwt.user != null ? jwt.user._id : null"
+assert: s != null && (owner == null || s.userId == owner) && s.expiresAt > now
+evidence:
+  sessionId: jwt.claims.sessionId
+  expiresAt: s.expiresAt
+passMessage: >-
+  session {{ s._id }} of {{ s.userId }}, active until {{ type(s.expiresAt) == "string" ? s.expiresAt : iso(s.expiresAt) }}
+message: >-
+  {{ s == null ? "Session " + string(jwt.claims.sessionId) + " does not exist in the " + jwt.data.kind + ": the user signed out, or the session was revoked or deleted." : owner != null && s.userId != owner ? "Session " + s._id + " belongs to user " + string(s.userId) + ", not to the token's user " + owner + "." : "Session " + s._id + " expired at " + (type(s.expiresAt) == "string" || s.expiresAt == null ? string(s.expiresAt) : iso(s.expiresAt)) + (type(s.expiresAt) != "string" && s.expiresAt != null && s.expiresAt < 100000000000 ? " (a date in seconds, not milliseconds)" : "") + "." }}
+  Convex accepts the token until it expires, but authComponent.getAuthUser(ctx) loads an active session first and
+  finds none: the app sees the user signed out, and no new token is issued.
+fix: |
+  Sign in again: a new session. If new sessions look expired at once, their expiresAt is not in milliseconds: `auth-doctor diagnose <email>` reports it (data.timestamps).
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("jwt.signature.yaml", #"""
+id: jwt.signature
+step: 44
+title: The signature verifies with the token's key
+failTitle: The token's signature does not verify
+severity: error
+modes: [jwt]
+requires: [jwt.key]
+description: >-
+  The signature verifies with the public key of the kid's jwks row (or static JWKS): RS256 (RSASSA-PKCS1-v1_5,
+  SHA-256), ES256 (P-256) or EdDSA (Ed25519). The signature itself is never printed.
+why: >-
+  The token was cut or edited when it was copied, or a key with the same id but another public key signed it.
+when: jwt.signature.status != "not-checked"
+skipMessage: "signature not checked: {{ jwt.signature.reason }}"
+assert: jwt.signature.status == "verified"
+evidence:
+  signature: jwt.signature.status
+passMessage: "{{ jwt.signature.reason }}"
+message: >-
+  {{ jwt.signature.reason }}: Convex rejects the token ("Could not decode token"). It was cut or edited when it was
+  copied, or it was signed by another key under the same id.
+fix: |
+  Copy the whole token again (the convex_jwt cookie, or the token field of GET /api/auth/convex/token) and run auth-doctor jwt on it. If a fresh token fails too, the key in the jwks table (or the static JWKS) is not the one the plugin signs with: sign in again after rotating keys (jwksRotateOnTokenGenerationError: true on the convex() plugin, once).
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("jwt.user.yaml", #"""
+id: jwt.user
+step: 46
+title: The token's user exists (sub)
+failTitle: The token's user does not exist
+severity: error
+modes: [jwt]
+description: >-
+  With --export or --url: sub is the _id of a Better Auth user (component 0.8+), or of an app users row (up to 0.7,
+  whose tokens carry the app's user id).
+why: >-
+  Convex accepts a token whose user was deleted (it never looks the user up), so ctx.auth.getUserIdentity() returns
+  an identity while authComponent.getAuthUser(ctx) finds nobody and the app's lookups by subject fail ("User not
+  found"). The user was deleted or re-created with a new _id (a reset, a re-import), or the data is another
+  deployment's.
+when: jwt.data != null && jwt.claims.sub != null
+skipMessage: >-
+  {{ jwt.data == null ? "no data given: --export or --url looks the user up" : "the token has no sub" }}
+assert: jwt.user != null || jwt.appUser != null
+evidence:
+  sub: jwt.claims.sub
+  userId: jwt.user._id
+  appUserId: jwt.appUser._id
+passMessage: >-
+  {{ jwt.user != null ? "sub " + jwt.user._id + " is the Better Auth user " + string(jwt.user.email) : "sub " + jwt.appUser._id + " is a row of the app's table: a token of component ≤ 0.7, whose sub is the app's user id" }}
+message: >-
+  No Better Auth user (and no app row) has _id {{ jwt.claims.sub }} in the {{ jwt.data.kind }} {{ jwt.data.location }}.
+  Convex still accepts the token until it expires (it never checks that the user exists), but
+  authComponent.getAuthUser(ctx) finds nobody and the app answers "User not found" or shows the user signed out. The
+  user was deleted or re-created with a new _id, or the token comes from another deployment.
+fix: |
+  Sign the user out and in again: a new session and token for the current user row.{{ jwt.claims.email != null ? " Then check that person's rows in both tables:" : "" }}
+  {{ jwt.claims.email != null ? "  auth-doctor diagnose " + string(jwt.claims.email) + (jwt.data.kind == "export" ? " --export " : " --url ") + jwt.data.location : "" }}
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("probe.cors.yaml", #"""
+id: probe.cors
+step: 53
+title: The Convex site allows the site's origin (CORS)
+failTitle: CORS does not allow the site to call the Convex site
+severity: error
+modes: [probe]
+description: >-
+  For an app whose browser calls the Convex site directly (a React SPA, Expo web; the site does not serve
+  /api/auth): OPTIONS <convex-site>/api/auth/ok with Origin: <site origin> and Access-Control-Request-Method: POST
+  answers with Access-Control-Allow-Origin: <site origin>. Skipped when the site proxies /api/auth (the browser
+  then calls its own origin).
+why: >-
+  registerRoutes(http, createAuth) without { cors: true } answers no preflight (404 "No matching routes found");
+  with it, the allowlist is createAuth's trustedOrigins plus cors.allowedOrigins, matched exactly (or *, or
+  *.domain): BETTER_AUTH_TRUSTED_ORIGINS and patterns such as https://*.vercel.app do not count.
+when: probe.site != null && probe.convexSite != null && probe.setup != "proxy" && probe.answers.site.status != null
+skipMessage: >-
+  {{ probe.site == null || probe.convexSite == null ? "needs both the site and the Convex site URL" : probe.setup == "proxy" ? "the site proxies /api/auth: the browser calls its own origin, so CORS does not apply" : "the site did not answer: whether the browser calls the Convex site directly is unknown" }}
+let:
+  a: probe.answers.preflight
+assert: a.kind == "allowed"
+evidence:
+  status: a.status
+  allowOrigin: a.allowOrigin
+passMessage: "{{ a.request }} → {{ a.summary }}"
+message: >-
+  {{ a.request }} answered {{ a.summary }}:
+  {{ a.kind == "no-routes" ? "the auth routes are registered without CORS (registerRoutes(http, createAuth) without { cors: true }), so a browser on " + probe.site.origin + " cannot call them." : a.kind in ["dns", "connect", "tls", "timeout"] ? "the Convex site cannot be reached." : "no Access-Control-Allow-Origin for " + probe.site.origin + ": the CORS allowlist (createAuth's trustedOrigins plus cors.allowedOrigins; not BETTER_AUTH_TRUSTED_ORIGINS, not patterns like https://*.vercel.app) does not have the site's origin, so the browser blocks every auth call from the site." }}
+fix: |
+  Either register the routes with CORS and trust the site's exact origin:
+    authComponent.registerRoutes(http, createAuth, { cors: true });   // convex/http.ts
+    trustedOrigins: ["{{ probe.site.origin }}"]                      // in createAuth's options
+  or serve /api/auth through the app (the framework's route handler), so the browser never calls the Convex site.
+docs: "docs/facts.md#the-auth-routes-over-http"
+"""#),
+        ("probe.direct.yaml", #"""
+id: probe.direct
+step: 50
+title: The Convex site answers /api/auth/ok
+failTitle: The Convex site does not serve the auth routes
+severity: error
+modes: [probe]
+description: >-
+  GET <convex-site>/api/auth/ok (Better Auth's health route: no session, no database) answers 200 {"ok":true}.
+  The answer tells the causes apart: 404 "No matching routes found" (convex/http.ts without the auth routes), 404
+  "does not have HTTP actions enabled" (no convex/http.ts), an empty 404 (Better Auth's own: another basePath), an
+  empty 404 from Convex's edge (convex-usher: no deployment at that host), 500 (Better Auth fails to start), DNS,
+  TLS and connection failures.
+why: >-
+  authComponent.registerRoutes(http, createAuth) is missing from convex/http.ts, the routes use another basePath,
+  Better Auth throws at startup (the default secret in production, a malformed BETTER_AUTH_SECRETS), or the URL is
+  not the deployment's .convex.site URL.
+when: probe.convexSite != null
+skipMessage: "no Convex site URL: give --convex-site URL (https://<deployment>.convex.site), --url, or --hosting-env with NEXT_PUBLIC_CONVEX_SITE_URL"
+let:
+  a: probe.answers.direct
+  k: a.kind
+assert: k == "ok"
+evidence:
+  status: a.status
+  kind: k
+passMessage: "{{ a.request }} → {{ a.summary }}"
+message: >-
+  {{ a.request }} answered {{ a.summary }}:
+  {{ k == "no-routes" ? "convex/http.ts has no route for /api/auth/: the component's routes are not registered (authComponent.registerRoutes(http, createAuth) is missing, or Better Auth's basePath is not /api/auth)." : k == "no-http-actions" ? "the deployment has no convex/http.ts at all, so Better Auth has no routes." : k == "empty-404" ? "Better Auth answered 404 itself: its routes are mounted, but /ok is not at /api/auth/ok (a basePath other than /api/auth, or ok in disabledPaths)." : k == "edge-404" ? "Convex's edge knows no deployment at this host (an empty 404 with convex-usher): the URL is wrong, or the deployment was deleted." : k == "server-error" ? "Better Auth fails when it starts (the default secret in production, a malformed BETTER_AUTH_SECRETS, an exception in createAuth), so every /api/auth call fails." : k == "redirect" ? "a redirect, which auth-doctor never follows: the URL is not the one the app must call." : k in ["dns", "connect", "tls", "timeout"] ? "the Convex site cannot be reached at this URL." : "this is not Better Auth's /ok: the URL is not the deployment's site URL (.convex.site, or its custom domain)." }}
+fix: |
+  {{ k == "no-routes" || k == "no-http-actions" ? "In convex/http.ts register the routes, then deploy (npx convex deploy):" : k == "server-error" ? "Read the error in the deployment's logs (npx convex logs" + cli.prodFlag + ") and check the Convex env:" : k == "empty-404" ? "Probe the path the app really uses: --convex-site with the basePath, or set basePath: \"/api/auth\" in createAuth." : "Use the deployment's HTTP Actions URL (Dashboard > Settings > URL & Deploy Key; https://<deployment>.convex.site, or its custom domain), and set it on the hosting side (NEXT_PUBLIC_CONVEX_SITE_URL)." }}
+  {{ k == "no-routes" || k == "no-http-actions" ? "  import { httpRouter } from \"convex/server\";\n  const http = httpRouter();\n  authComponent.registerRoutes(http, createAuth);\n  export default http;" : k == "server-error" ? "  auth-doctor check-env --url <deployment-url>" : "" }}
+docs: "docs/facts.md#the-auth-routes-over-http"
+"""#),
+        ("probe.forwarded-host.yaml", #"""
+id: probe.forwarded-host
+step: 52
+title: The Convex site ignores x-forwarded-host
+failTitle: Convex's edge routes on x-forwarded-host (#422/#424)
+severity: warning
+modes: [probe]
+requires: [probe.direct]
+description: >-
+  GET <convex-site>/api/auth/ok with x-forwarded-host: <site host> answers like the same request without it. A
+  direct request, no proxy involved: it shows whether any proxy that forwards the header breaks the auth routes.
+why: >-
+  Since 2026-08-12 Convex's edge routes on x-forwarded-host when present (get-convex/better-auth #422, #424, open):
+  an app hostname resolves to no deployment and the edge answers an empty 404 carrying convex-usher. The Next.js and
+  TanStack handlers of 0.11.5 to 0.12.5 send the header; older ones pass the platform's.
+when: probe.site != null && probe.setup != "direct"
+skipMessage: >-
+  {{ probe.site == null ? "no site URL: the header's value is the site's host" : "the browser calls the Convex site directly: no proxy forwards the header" }}
+let:
+  a: probe.answers.forwardedHost
+assert: a.kind == "ok"
+evidence:
+  status: a.status
+  kind: a.kind
+passMessage: "{{ a.request }} → {{ a.summary }}"
+message: >-
+  {{ a.request }} answered {{ a.summary }}, while the same request without the header answers 200: Convex's edge
+  routes on x-forwarded-host (get-convex/better-auth #422, #424). {{ probe.answers.site != null && probe.answers.site.kind == "ok" ? "This app's proxy does not forward the header (its request works), but one that does would fail the same way." : "A proxy that forwards it gets an empty 404 for every /api/auth call." }}
+fix: |
+  Make the route handler (and the server-side getToken path) drop x-forwarded-host and x-forwarded-proto before forwarding to the Convex site; x-better-auth-forwarded-host carries the app's host (get-convex/better-auth PR #423).
+docs: "docs/facts.md#the-auth-routes-over-http"
+"""#),
+        ("probe.site.yaml", #"""
+id: probe.site
+step: 51
+title: The app's /api/auth/ok reaches Better Auth
+failTitle: The app's auth route does not reach Better Auth
+severity: error
+modes: [probe]
+description: >-
+  GET <site>/api/auth/ok, through the app's route handler (Next.js app/api/auth/[...all]/route.ts, TanStack Start),
+  answers 200 {"ok":true}. An empty 404 with convex-usher while the Convex site answers directly is the
+  x-forwarded-host routing problem (get-convex/better-auth #422, #424); a 404 page, an HTML page, a redirect or a
+  401 come from the site itself. Skipped for an app that calls the Convex site directly (the Convex site allows the
+  site's origin by CORS).
+why: >-
+  The route handler forwards x-forwarded-host and Convex's edge routes on it; the handler is missing or not
+  deployed; the hosting side points the proxy at another deployment; a login wall, Vercel Deployment Protection or
+  a www/https redirect stands in front of the auth routes.
+when: probe.site != null && probe.setup != "direct"
+skipMessage: >-
+  {{ probe.site == null ? "no site URL: give --site URL, or --hosting-env with NEXT_PUBLIC_SITE_URL" : "the site does not serve /api/auth: the browser calls the Convex site directly, and its CORS allows " + probe.site.origin }}
+let:
+  a: probe.answers.site
+  k: a.kind
+  direct: probe.answers.direct
+  directOk: direct != null && direct.kind == "ok"
+  forwarded: probe.answers.forwardedHost != null && probe.answers.forwardedHost.kind == "edge-404"
+  edge: k == "edge-404" || (k == "empty-404" && directOk && forwarded)
+assert: k == "ok"
+evidence:
+  status: a.status
+  kind: k
+  forwardedHostConfirmed: forwarded
+passMessage: "{{ a.request }} → {{ a.summary }}"
+message: >-
+  {{ a.request }} answered {{ a.summary }}:
+  {{ edge ? "Convex's edge rejected the proxied request before it reached the deployment. The app's route handler forwards x-forwarded-host (the app's host) and the edge routes on that header (get-convex/better-auth #422, #424)" + (forwarded ? "; confirmed: the Convex site answers a direct request the same empty 404 when it carries x-forwarded-host: " + probe.site.host : "") + ". Sign-in and getToken() fail; sessions already open keep working." : k in ["no-routes", "no-http-actions", "empty-404", "server-error"] && directOk ? "the app's proxy reaches a Convex deployment that fails, while " + direct.url + " answers: the hosting side's NEXT_PUBLIC_CONVEX_SITE_URL points at another deployment, or the handler forwards to another path." : k in ["no-routes", "no-http-actions", "empty-404"] ? "the request went through to Convex, which has no auth routes there (probe.direct says why)." : k == "server-error" ? "the route handler fails: CONVEX_SITE_URL / NEXT_PUBLIC_CONVEX_SITE_URL missing on the hosting side or set to the .convex.cloud URL, or Better Auth fails behind it." : k == "not-found" ? "the site has no route for /api/auth/: the route handler (app/api/auth/[...all]/route.ts) is missing or not deployed" + (probe.answers.preflight != null ? ", and the Convex site does not allow the site's origin either (probe.cors), so the browser cannot reach Better Auth." : ".") : k == "html" ? "an HTML page, not Better Auth: --site is not the app, or a catch-all page (an SPA's index.html) answers /api/auth" + (probe.answers.preflight != null ? ", and the Convex site does not allow the site's origin (probe.cors): the browser reaches Better Auth neither way." : ".") : k == "redirect" ? "a redirect in front of the auth routes (a login wall, Vercel Deployment Protection, a www or https redirect); Better Auth's calls do not follow it to the right place." : k == "denied" ? "the site refuses the request (Vercel Deployment Protection, basic auth, a firewall) before it reaches the auth routes." : k in ["dns", "connect", "tls", "timeout"] ? "the site cannot be reached at this URL." : "this is not Better Auth's /ok: the site answers /api/auth/ok with something else." }}
+fix: |
+  {{ edge ? "The route handler must not forward x-forwarded-host (nor x-forwarded-proto) to the Convex site; x-better-auth-forwarded-host already carries the app's host." : k == "not-found" || k == "html" ? "Serve the auth routes through the app (Next.js: app/api/auth/[...all]/route.ts exporting { GET, POST } = handler from convexBetterAuthNextJs), or let the browser call the Convex site (registerRoutes(http, createAuth, { cors: true }) with the site in trustedOrigins)." : k == "redirect" || k == "denied" ? "Let /api/auth/* through without the redirect or protection (Vercel: Deployment Protection exceptions), or give --site the URL users really open." : k in ["no-routes", "no-http-actions", "empty-404", "server-error"] && directOk ? "Set the hosting side's NEXT_PUBLIC_CONVEX_SITE_URL to " + direct.url + " (the same deployment as NEXT_PUBLIC_CONVEX_URL) and redeploy the site." : k == "server-error" ? "Set NEXT_PUBLIC_CONVEX_SITE_URL (https://<deployment>.convex.site) on the hosting side and redeploy; `auth-doctor check-env --hosting-env <file>` checks it." : "Check the site URL (--site) and that the site is up." }}
+  {{ edge ? "- @convex-dev/better-auth 0.11.5 to 0.12.5: the handler sets x-forwarded-host itself. Until a release with get-convex/better-auth PR #423, forward /api/auth/* with a route handler of your own that copies the request to CONVEX_SITE_URL + pathname without x-forwarded-host and x-forwarded-proto (keep x-better-auth-forwarded-host and -proto), or patch the package as #423 does.\n- 0.11.4 and earlier: the handler forwards the platform's x-forwarded-host (Vercel sets it); delete it from the request before calling the handler.\n- The server-side token path (getToken) forwards an inbound x-forwarded-host too: delete it there as well." : "" }}
+docs: "docs/facts.md#the-auth-routes-over-http"
+"""#),
     ]
 
     public static let fixtures: [(name: String, text: String)] = [
@@ -2262,6 +2654,689 @@ cases:
         {"_creationTime":1763900001000.5,"_id":"s_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
       users: |
         {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+"""#),
+        ("jwt.algorithm.yaml", #"""
+# Pass/fail examples of jwt.algorithm (DESIGN §13.5): the provider form is decided from the key, and said.
+rule: jwt.algorithm
+cases:
+  - name: 'RS256 without key data'
+    expect: pass
+    message: 'without the token''s key'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'RS256 with its RSA key'
+    expect: pass
+    message: 'customJwt provider, assumed here'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/jwks: |
+        {"_id":"k_rsa","createdAt":1767000000000.0,"publicKey":"{\"kty\":\"RSA\",\"n\":\"pjYuy9RZVYD36SS0xwFy3J795cWbGblzT2toEw7ZZeU0AuMWxoKJIRa0JnG8CpKmYFzD2IlRup5Gx97amoHqKBOKR_SALh5Sc9g_gg3TPiRxD9cRici233SNuviHXB_ovuVuuqNhMUdaPIhPB21EeN2Afoq86g-eeFL2qvtOw8gb6pLxUxW1KHsTSOm-3MyTI0rx6pP-OzfX5XAL5BLve1REcR5XwoLpxj1XfClZ_BE1FImS0QbJyTtRK7ft1wfOUxhUOKY98Sz0l0Ot80LUSrReLO3T47n00YGRsgP-Oypq1kiHCIXGS9f2oChylHTbEdDPWiAfv14mXOOzJ-m03Q\",\"e\":\"AQAB\"}"}
+  - name: 'EdDSA with its Ed25519 key: the old OIDC provider form'
+    expect: pass
+    message: 'old OIDC provider form'
+    jwt:
+      header: '{"alg":"EdDSA","kid":"k_okp"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/jwks: |
+        {"_id":"k_okp","createdAt":1767000000000.0,"publicKey":"{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\"}"}
+  - name: 'EdDSA without key data'
+    expect: warn
+    message: 'only if convex/auth.config.ts still has the old OIDC provider form'
+    fix: 'jwksRotateOnTokenGenerationError'
+    jwt:
+      header: '{"alg":"EdDSA","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'EdDSA with a static JWKS (customJwt)'
+    expect: fail
+    message: 'Invalid signature algorithm'
+    notContains: '0011'
+    jwt:
+      header: '{"alg":"EdDSA","kid":"k_static"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    convexEnv: |
+      JWKS='[{"publicKey":"{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"abc\"}","privateKey":"\"0011\"","createdAt":1767225600000,"id":"k_static","alg":"EdDSA"}]'
+  - name: 'HS256, which Convex never accepts'
+    expect: fail
+    message: 'Convex accepts no other'
+    jwt:
+      header: '{"alg":"HS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'the header''s alg does not match its key'
+    expect: fail
+    message: 'does not match the key it names'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_okp"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/jwks: |
+        {"_id":"k_okp","createdAt":1767000000000.0,"publicKey":"{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\"}"}
+"""#),
+        ("jwt.audience.yaml", #"""
+# Pass/fail examples of jwt.audience (DESIGN §13.5).
+rule: jwt.audience
+cases:
+  - name: 'aud convex'
+    expect: pass
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'aud a list holding convex'
+    expect: pass
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":["convex","other"],"sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'Better Auth''s own jwt plugin token'
+    expect: fail
+    message: '"https://app.example.com", not "convex"'
+    fix: '/api/auth/convex/token'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"https://app.example.com","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'no aud at all'
+    expect: fail
+    message: 'aud is missing'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'a Convex Auth token under another audience'
+    expect: fail
+    message: 'Convex Auth'
+    jwt:
+      header: '{"alg":"RS256"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"other","sub":"u_ada|s_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+"""#),
+        ("jwt.expiry.yaml", #"""
+# Pass/fail examples of jwt.expiry (DESIGN §13.5): the clock is 2026-01-01T00:00:00Z unless a case sets now.
+rule: jwt.expiry
+cases:
+  - name: 'issued a minute ago'
+    expect: pass
+    message: ['issued 60 s ago', 'expires in 14 min', 'lifetime 15 min']
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'expired ten minutes ago'
+    expect: fail
+    message: ['expired 10 min ago', 'Could not validate token']
+    fix: 'take a fresh one'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767224100,"exp":1767225000,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'within Convex''s 5 s leeway'
+    expect: pass
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767224697,"exp":1767225597,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'no exp'
+    expect: fail
+    message: 'has no exp'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'issued 10 minutes after this machine''s clock'
+    expect: warn
+    message: 'issued 10 min after this machine''s clock'
+    fix: 'timedatectl'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767226200,"exp":1767227100,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'not valid before a time still to come'
+    expect: fail
+    message: 'not valid yet'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace","nbf":1767226200}'
+      convexSite: https://happy-animal-123.convex.site
+"""#),
+        ("jwt.issuer.yaml", #"""
+# Pass/fail examples of jwt.issuer (DESIGN §13.5, §13.9).
+rule: jwt.issuer
+cases:
+  - name: 'issued by this deployment'
+    expect: pass
+    message: 'from --convex-site'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'compared as Convex does: no scheme, trailing slash'
+    expect: pass
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site/
+  - name: 'a self-hosted deployment''s site origin'
+    expect: pass
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"http://127.0.0.1:3211","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: http://127.0.0.1:3211
+  - name: 'a token of the dev deployment checked against prod'
+    expect: fail
+    message: ['issued by https://tame-dog-456.convex.site', 'No auth provider found']
+    fix: 'NEXT_PUBLIC_CONVEX_SITE_URL'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://tame-dog-456.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'signed outside Convex: iss is the text undefined'
+    expect: fail
+    message: 'CONVEX_SITE_URL was not set'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"undefined","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+  - name: 'CONVEX_SITE_URL from the Convex env file'
+    expect: pass
+    message: 'CONVEX_SITE_URL in convex.env'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+    convexEnv: |
+      CONVEX_SITE_URL=https://happy-animal-123.convex.site
+  - name: 'nothing to compare with'
+    expect: skip
+    message: 'no CONVEX_SITE_URL to compare iss with'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+"""#),
+        ("jwt.key.yaml", #"""
+# Pass/fail examples of jwt.key (DESIGN §13.5).
+rule: jwt.key
+cases:
+  - name: 'kid is a row of jwks'
+    expect: pass
+    message: 'a key of the jwks table'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/jwks: |
+        {"_id":"k_rsa","createdAt":1767000000000.0,"publicKey":"{\"kty\":\"RSA\",\"n\":\"pjYuy9RZVYD36SS0xwFy3J795cWbGblzT2toEw7ZZeU0AuMWxoKJIRa0JnG8CpKmYFzD2IlRup5Gx97amoHqKBOKR_SALh5Sc9g_gg3TPiRxD9cRici233SNuviHXB_ovuVuuqNhMUdaPIhPB21EeN2Afoq86g-eeFL2qvtOw8gb6pLxUxW1KHsTSOm-3MyTI0rx6pP-OzfX5XAL5BLve1REcR5XwoLpxj1XfClZ_BE1FImS0QbJyTtRK7ft1wfOUxhUOKY98Sz0l0Ot80LUSrReLO3T47n00YGRsgP-Oypq1kiHCIXGS9f2oChylHTbEdDPWiAfv14mXOOzJ-m03Q\",\"e\":\"AQAB\"}"}
+  - name: 'kid of a rotated or deleted key'
+    expect: fail
+    message: ['kid k_old is not a key', 'k_rsa', 'Could not decode token']
+    fix: 'auth:getLatestJwks'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_old"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/jwks: |
+        {"_id":"k_rsa","createdAt":1767000000000.0,"publicKey":"{\"kty\":\"RSA\",\"n\":\"pjYuy9RZVYD36SS0xwFy3J795cWbGblzT2toEw7ZZeU0AuMWxoKJIRa0JnG8CpKmYFzD2IlRup5Gx97amoHqKBOKR_SALh5Sc9g_gg3TPiRxD9cRici233SNuviHXB_ovuVuuqNhMUdaPIhPB21EeN2Afoq86g-eeFL2qvtOw8gb6pLxUxW1KHsTSOm-3MyTI0rx6pP-OzfX5XAL5BLve1REcR5XwoLpxj1XfClZ_BE1FImS0QbJyTtRK7ft1wfOUxhUOKY98Sz0l0Ot80LUSrReLO3T47n00YGRsgP-Oypq1kiHCIXGS9f2oChylHTbEdDPWiAfv14mXOOzJ-m03Q\",\"e\":\"AQAB\"}"}
+  - name: 'no jwks rows at all'
+    expect: fail
+    message: 'there is no jwks table'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/user: |
+        {"_id":"u_ada","email":"ada@example.com","name":"Ada Lovelace","emailVerified":true,"createdAt":1767000000000.0,"updatedAt":1767000000000.0}
+  - name: 'no kid: a Convex Auth token'
+    expect: fail
+    message: 'Convex Auth'
+    jwt:
+      header: '{"alg":"RS256"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada|s_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/jwks: |
+        {"_id":"k_rsa","createdAt":1767000000000.0,"publicKey":"{\"kty\":\"RSA\",\"n\":\"pjYuy9RZVYD36SS0xwFy3J795cWbGblzT2toEw7ZZeU0AuMWxoKJIRa0JnG8CpKmYFzD2IlRup5Gx97amoHqKBOKR_SALh5Sc9g_gg3TPiRxD9cRici233SNuviHXB_ovuVuuqNhMUdaPIhPB21EeN2Afoq86g-eeFL2qvtOw8gb6pLxUxW1KHsTSOm-3MyTI0rx6pP-OzfX5XAL5BLve1REcR5XwoLpxj1XfClZ_BE1FImS0QbJyTtRK7ft1wfOUxhUOKY98Sz0l0Ot80LUSrReLO3T47n00YGRsgP-Oypq1kiHCIXGS9f2oChylHTbEdDPWiAfv14mXOOzJ-m03Q\",\"e\":\"AQAB\"}"}
+  - name: 'kid of the static JWKS'
+    expect: pass
+    message: 'static JWKS'
+    notContains: '0011'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_static"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    convexEnv: |
+      JWKS='[{"publicKey":"{\"kty\":\"RSA\",\"n\":\"abc\",\"e\":\"AQAB\"}","privateKey":"\"0011\"","createdAt":1767225600000,"id":"k_static","alg":"RS256"}]'
+  - name: 'no data given'
+    expect: skip
+    message: 'no key data'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+"""#),
+        ("jwt.session.yaml", #"""
+# Pass/fail examples of jwt.session (DESIGN §13.5).
+rule: jwt.session
+cases:
+  - name: 'an active session of the user'
+    expect: pass
+    message: 'active until 2026-01-07'
+    notContains: 't0k3n-of-the-session-0123'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/user: |
+        {"_id":"u_ada","email":"ada@example.com","name":"Ada Lovelace","emailVerified":true,"createdAt":1767000000000.0,"updatedAt":1767000000000.0}
+      betterAuth/session: |
+        {"_id":"s_ada","userId":"u_ada","createdAt":1767220000000.0,"expiresAt":1767800000000.0,"token":"t0k3n-of-the-session-0123"}
+  - name: 'signed out: the session is gone'
+    expect: warn
+    message: ['Session s_ada does not exist', 'signed out']
+    fix: 'Sign in again'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/user: |
+        {"_id":"u_ada","email":"ada@example.com","name":"Ada Lovelace","emailVerified":true,"createdAt":1767000000000.0,"updatedAt":1767000000000.0}
+  - name: 'the session expired'
+    expect: warn
+    message: 'expired at 2025-12-24'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/user: |
+        {"_id":"u_ada","email":"ada@example.com","name":"Ada Lovelace","emailVerified":true,"createdAt":1767000000000.0,"updatedAt":1767000000000.0}
+      betterAuth/session: |
+        {"_id":"s_ada","userId":"u_ada","createdAt":1766000000000.0,"expiresAt":1766600000000.0}
+  - name: 'expiresAt stored in seconds'
+    expect: warn
+    message: 'in seconds, not milliseconds'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/user: |
+        {"_id":"u_ada","email":"ada@example.com","name":"Ada Lovelace","emailVerified":true,"createdAt":1767000000000.0,"updatedAt":1767000000000.0}
+      betterAuth/session: |
+        {"_id":"s_ada","userId":"u_ada","createdAt":1767220000000.0,"expiresAt":1767800000.0}
+  - name: 'the session belongs to someone else'
+    expect: fail
+    message: 'belongs to user u_bob'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/user: |
+        {"_id":"u_ada","email":"ada@example.com","name":"Ada Lovelace","emailVerified":true,"createdAt":1767000000000.0,"updatedAt":1767000000000.0}
+      betterAuth/session: |
+        {"_id":"s_ada","userId":"u_bob","createdAt":1767220000000.0,"expiresAt":1767800000000.0}
+  - name: 'no data given'
+    expect: skip
+    message: '--export or --url looks the session up'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+"""#),
+        ("jwt.signature.yaml", #"""
+# Pass/fail examples of jwt.signature (DESIGN §13.5): Examples/jwt/token.txt and its key.
+rule: jwt.signature
+cases:
+  - name: 'signed by the row''s RSA key'
+    expect: pass
+    message: 'verified with the public key of j972hqmvdkpt6ab32zbhw6xyjbnd6fa5'
+    notContains: 'nYz0MOQvX6Q7JCX8_mAAbsrmSn2x2y4GOkOZ44PL'
+    jwt:
+      token: eyJhbGciOiJSUzI1NiIsImtpZCI6Imo5NzJocW12ZGtwdDZhYjMyemJodzZ4eWpibmQ2ZmE1In0.eyJjcmVhdGVkQXQiOjE3NjM5MDAwMDAwMDAsImVtYWlsIjoiYWRhQGV4YW1wbGUuY29tIiwiZW1haWxWZXJpZmllZCI6dHJ1ZSwibmFtZSI6IkFkYSBMb3ZlbGFjZSIsInVwZGF0ZWRBdCI6MTc2MzkwMDAwMDAwMCwic2Vzc2lvbklkIjoiamQ3ZDNoajZrNXF6ZG5nZDlxa3Y0bWEyMmdreThkdGUiLCJpYXQiOjE3NjM5OTk5NDAsImlzcyI6Imh0dHBzOi8vaGFwcHktYW5pbWFsLTEyMy5jb252ZXguc2l0ZSIsImF1ZCI6ImNvbnZleCIsInN1YiI6ImpoNzFrbTBzMzk1MGVud243M3cxbWZzemdreTRiajRqIiwiZXhwIjoxNzY0MDAwODQwfQ.nYz0MOQvX6Q7JCX8_mAAbsrmSn2x2y4GOkOZ44PLsz90VJFrWygDKl3wysE-LYEMQ1V6KSbexiYo1tl4lih98z6Krtjj-Pbfbx7o-MRK8ja2vxU0NSKg7DFaUbgPNNEbSS-BHgsdCKZngCTlHOtjuJPyXWRiLb5CiFdVnET7ZFPMWjG6OiAhSJ6Nc6qomyLiZdC0huGvYPArvOgntKLMnLNPqZaYwhywgsy-GdEaKMQrjoZQDVDuOh3RwZseYEC8c-r_sEXneMThmHhcFsFQOGRurQvxgJXZb0Rqt4B3PuCyRdbviz8FfAeG0DB-o1OiS5FDj4jHRZ-Qrebt_3Qw-A
+      convexSite: https://happy-animal-123.convex.site
+    now: "1764000000000"
+    tables:
+      betterAuth/jwks: |
+        {"_id":"j972hqmvdkpt6ab32zbhw6xyjbnd6fa5","createdAt":1763900000000.0,"publicKey":"{\"kty\":\"RSA\",\"n\":\"pjYuy9RZVYD36SS0xwFy3J795cWbGblzT2toEw7ZZeU0AuMWxoKJIRa0JnG8CpKmYFzD2IlRup5Gx97amoHqKBOKR_SALh5Sc9g_gg3TPiRxD9cRici233SNuviHXB_ovuVuuqNhMUdaPIhPB21EeN2Afoq86g-eeFL2qvtOw8gb6pLxUxW1KHsTSOm-3MyTI0rx6pP-OzfX5XAL5BLve1REcR5XwoLpxj1XfClZ_BE1FImS0QbJyTtRK7ft1wfOUxhUOKY98Sz0l0Ot80LUSrReLO3T47n00YGRsgP-Oypq1kiHCIXGS9f2oChylHTbEdDPWiAfv14mXOOzJ-m03Q\",\"e\":\"AQAB\"}"}
+  - name: 'a claim edited after signing'
+    expect: fail
+    message: 'does not verify'
+    fix: 'Copy the whole token again'
+    notContains: 'nYz0MOQvX6Q7JCX8_mAAbsrmSn2x2y4GOkOZ44PL'
+    jwt:
+      token: eyJhbGciOiJSUzI1NiIsImtpZCI6Imo5NzJocW12ZGtwdDZhYjMyemJodzZ4eWpibmQ2ZmE1In0.eyJjcmVhdGVkQXQiOjE3NjM5MDAwMDAwMDAsImVtYWlsIjoibWFsbG9yeUBleGFtcGxlLmNvbSIsImVtYWlsVmVyaWZpZWQiOnRydWUsIm5hbWUiOiJBZGEgTG92ZWxhY2UiLCJ1cGRhdGVkQXQiOjE3NjM5MDAwMDAwMDAsInNlc3Npb25JZCI6ImpkN2QzaGo2azVxemRuZ2Q5cWt2NG1hMjJna3k4ZHRlIiwiaWF0IjoxNzYzOTk5OTQwLCJpc3MiOiJodHRwczovL2hhcHB5LWFuaW1hbC0xMjMuY29udmV4LnNpdGUiLCJhdWQiOiJjb252ZXgiLCJzdWIiOiJqaDcxa20wczM5NTBlbnduNzN3MW1mc3pna3k0Ymo0aiIsImV4cCI6MTc2NDAwMDg0MH0.nYz0MOQvX6Q7JCX8_mAAbsrmSn2x2y4GOkOZ44PLsz90VJFrWygDKl3wysE-LYEMQ1V6KSbexiYo1tl4lih98z6Krtjj-Pbfbx7o-MRK8ja2vxU0NSKg7DFaUbgPNNEbSS-BHgsdCKZngCTlHOtjuJPyXWRiLb5CiFdVnET7ZFPMWjG6OiAhSJ6Nc6qomyLiZdC0huGvYPArvOgntKLMnLNPqZaYwhywgsy-GdEaKMQrjoZQDVDuOh3RwZseYEC8c-r_sEXneMThmHhcFsFQOGRurQvxgJXZb0Rqt4B3PuCyRdbviz8FfAeG0DB-o1OiS5FDj4jHRZ-Qrebt_3Qw-A
+      convexSite: https://happy-animal-123.convex.site
+    now: "1764000000000"
+    tables:
+      betterAuth/jwks: |
+        {"_id":"j972hqmvdkpt6ab32zbhw6xyjbnd6fa5","createdAt":1763900000000.0,"publicKey":"{\"kty\":\"RSA\",\"n\":\"pjYuy9RZVYD36SS0xwFy3J795cWbGblzT2toEw7ZZeU0AuMWxoKJIRa0JnG8CpKmYFzD2IlRup5Gx97amoHqKBOKR_SALh5Sc9g_gg3TPiRxD9cRici233SNuviHXB_ovuVuuqNhMUdaPIhPB21EeN2Afoq86g-eeFL2qvtOw8gb6pLxUxW1KHsTSOm-3MyTI0rx6pP-OzfX5XAL5BLve1REcR5XwoLpxj1XfClZ_BE1FImS0QbJyTtRK7ft1wfOUxhUOKY98Sz0l0Ot80LUSrReLO3T47n00YGRsgP-Oypq1kiHCIXGS9f2oChylHTbEdDPWiAfv14mXOOzJ-m03Q\",\"e\":\"AQAB\"}"}
+  - name: 'another key under the same id'
+    expect: fail
+    message: 'does not verify with the public key of k_rsa'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/jwks: |
+        {"_id":"k_rsa","createdAt":1767000000000.0,"publicKey":"{\"kty\":\"RSA\",\"n\":\"pjYuy9RZVYD36SS0xwFy3J795cWbGblzT2toEw7ZZeU0AuMWxoKJIRa0JnG8CpKmYFzD2IlRup5Gx97amoHqKBOKR_SALh5Sc9g_gg3TPiRxD9cRici233SNuviHXB_ovuVuuqNhMUdaPIhPB21EeN2Afoq86g-eeFL2qvtOw8gb6pLxUxW1KHsTSOm-3MyTI0rx6pP-OzfX5XAL5BLve1REcR5XwoLpxj1XfClZ_BE1FImS0QbJyTtRK7ft1wfOUxhUOKY98Sz0l0Ot80LUSrReLO3T47n00YGRsgP-Oypq1kiHCIXGS9f2oChylHTbEdDPWiAfv14mXOOzJ-m03Q\",\"e\":\"AQAB\"}"}
+  - name: 'no key to check with'
+    expect: skip
+    message: 'needs jwt.key'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+"""#),
+        ("jwt.user.yaml", #"""
+# Pass/fail examples of jwt.user (DESIGN §13.5).
+rule: jwt.user
+cases:
+  - name: 'sub is a Better Auth user'
+    expect: pass
+    message: 'is the Better Auth user ada@example.com'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/user: |
+        {"_id":"u_ada","email":"ada@example.com","name":"Ada Lovelace","emailVerified":true,"createdAt":1767000000000.0,"updatedAt":1767000000000.0}
+  - name: 'component 0.7: sub is the app''s user id'
+    expect: pass
+    message: 'component ≤ 0.7'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      users: |
+        {"_id":"u_ada","authId":"x","email":"ada@example.com"}
+  - name: 'the user was deleted or re-created'
+    expect: fail
+    message: ['_id u_gone', 'User not found']
+    fix: 'auth-doctor diagnose ada@example.com --export'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_gone","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+    tables:
+      betterAuth/user: |
+        {"_id":"u_ada","email":"ada@example.com","name":"Ada Lovelace","emailVerified":true,"createdAt":1767000000000.0,"updatedAt":1767000000000.0}
+  - name: 'no data given'
+    expect: skip
+    message: '--export or --url looks the user up'
+    jwt:
+      header: '{"alg":"RS256","kid":"k_rsa"}'
+      claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"exp":1767226440,"email":"ada@example.com","name":"Ada Lovelace"}'
+      convexSite: https://happy-animal-123.convex.site
+"""#),
+        ("probe.cors.yaml", #"""
+# Pass/fail examples of probe.cors (better-auth-facts-2.md §3.6).
+rule: probe.cors
+cases:
+  - name: 'an SPA whose origin is allowed'
+    expect: pass
+    message: 'Access-Control-Allow-Origin: https://app.example.com'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'text/html; charset=utf-8'}, body: '<!DOCTYPE html><html><body>app</body></html>'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 204, headers: {access-control-allow-origin: 'https://app.example.com', access-control-allow-credentials: 'true'}, body: ''}
+  - name: 'routes registered without cors'
+    expect: fail
+    message: 'without { cors: true }'
+    fix: '{ cors: true }'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'text/html; charset=utf-8'}, body: '<!DOCTYPE html><html><body>app</body></html>'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'the origin is not in the allowlist'
+    expect: fail
+    message: 'no Access-Control-Allow-Origin for https://app.example.com'
+    fix: 'trustedOrigins: ["https://app.example.com"]'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 404, headers: {content-type: 'text/html'}, body: '<html>not found</html>'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 204, headers: {access-control-allow-methods: 'GET,POST'}, body: ''}
+  - name: 'the site proxies /api/auth'
+    expect: skip
+    message: 'CORS does not apply'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+"""#),
+        ("probe.direct.yaml", #"""
+# Pass/fail examples of probe.direct (DESIGN §13.5; better-auth-facts-2.md §9.1): answers recorded per request.
+rule: probe.direct
+cases:
+  - name: 'the routes answer'
+    expect: pass
+    message: 'HTTP 200'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'convex/http.ts without the auth routes'
+    expect: fail
+    message: 'registerRoutes(http, createAuth) is missing'
+    fix: 'authComponent.registerRoutes(http, createAuth);'
+    probe:
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'no convex/http.ts'
+    expect: fail
+    message: 'has no convex/http.ts at all'
+    probe:
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 404, body: 'This Convex deployment does not have HTTP actions enabled.'}
+  - name: 'Better Auth fails at startup'
+    expect: fail
+    message: 'fails when it starts'
+    fix: 'auth-doctor check-env --url'
+    probe:
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 500, body: ''}
+  - name: 'another basePath'
+    expect: fail
+    message: 'Better Auth answered 404 itself'
+    probe:
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 404, body: ''}
+  - name: 'a wrong host at Convex''s edge'
+    expect: fail
+    message: 'knows no deployment at this host'
+    probe:
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 404, headers: {convex-usher: 'usher'}, body: ''}
+  - name: 'DNS'
+    expect: fail
+    message: 'cannot be reached'
+    fix: 'HTTP Actions URL'
+    probe:
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {error: dns, text: 'cannot resolve tame-dgo-456.convex.site (DNS)'}
+  - name: 'no Convex site URL'
+    expect: skip
+    message: 'no Convex site URL'
+    probe:
+      site: https://app.example.com
+      answers:
+        site: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+"""#),
+        ("probe.forwarded-host.yaml", #"""
+# Pass/fail examples of probe.forwarded-host (get-convex/better-auth #422, #424).
+rule: probe.forwarded-host
+cases:
+  - name: 'the edge ignores the header'
+    expect: pass
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'the edge routes on it, this app''s proxy does not send it'
+    expect: warn
+    message: ['routes on x-forwarded-host', 'does not forward the header']
+    fix: 'drop x-forwarded-host'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        forwardedHost: {status: 404, headers: {convex-usher: 'usher'}, body: ''}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'the direct request fails already'
+    expect: skip
+    message: 'needs probe.direct'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+        site: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+"""#),
+        ("probe.site.yaml", #"""
+# Pass/fail examples of probe.site (DESIGN §13.5; get-convex/better-auth #422, #424).
+rule: probe.site
+cases:
+  - name: 'the app proxies to Better Auth'
+    expect: pass
+    message: 'HTTP 200'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'the proxy forwards x-forwarded-host: an empty 404 from Convex''s edge'
+    expect: fail
+    message: ['convex-usher', 'x-forwarded-host', 'confirmed']
+    fix: ['must not forward x-forwarded-host', 'PR #423']
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 404, headers: {convex-usher: 'usher'}, body: ''}
+        forwardedHost: {status: 404, headers: {convex-usher: 'usher'}, body: ''}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'the same, with the usher header stripped by the host'
+    expect: fail
+    message: 'confirmed'
+    fix: 'x-forwarded-host'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 404, body: ''}
+        forwardedHost: {status: 404, headers: {convex-usher: 'usher'}, body: ''}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'the route handler is missing'
+    expect: fail
+    message: 'route handler (app/api/auth/[...all]/route.ts) is missing'
+    fix: 'convexBetterAuthNextJs'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 404, headers: {content-type: 'text/html'}, body: '<html>404: This page could not be found.</html>'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'not the app: an HTML page'
+    expect: fail
+    message: 'an HTML page, not Better Auth'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'text/html; charset=utf-8'}, body: '<!DOCTYPE html><html><body>app</body></html>'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'a login wall in front'
+    expect: fail
+    message: ['to https://vercel.com/login', 'a redirect in front of the auth routes']
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 307, headers: {location: 'https://vercel.com/login'}, body: ''}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'the proxy points at another deployment'
+    expect: fail
+    message: 'points at another deployment'
+    fix: 'NEXT_PUBLIC_CONVEX_SITE_URL to https://happy-animal-123.convex.site'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 404, headers: {content-type: 'text/plain'}, body: 'No matching routes found'}
+  - name: 'an SPA that calls the Convex site directly'
+    expect: skip
+    message: 'calls the Convex site directly'
+    probe:
+      site: https://app.example.com
+      convexSite: https://happy-animal-123.convex.site
+      answers:
+        direct: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        site: {status: 200, headers: {content-type: 'text/html; charset=utf-8'}, body: '<!DOCTYPE html><html><body>app</body></html>'}
+        forwardedHost: {status: 200, headers: {content-type: 'application/json'}, body: '{"ok":true}'}
+        preflight: {status: 204, headers: {access-control-allow-origin: 'https://app.example.com', access-control-allow-credentials: 'true'}, body: ''}
 """#),
     ]
 }

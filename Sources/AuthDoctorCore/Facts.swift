@@ -307,6 +307,9 @@ public struct Facts: Sendable {
                 "siteUrl": .string(siteURL),
             ]),
             "checks": .map([:]),
+            // The facts of `jwt` and `probe` (TokenFacts.swift, ProbeFacts.swift); null for the other commands.
+            "jwt": .null,
+            "probe": .null,
         ]
     }
 

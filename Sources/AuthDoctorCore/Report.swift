@@ -33,6 +33,27 @@ public struct Report: Sendable {
     /// `audit` only: row counts and the population-level findings.
     public var population: [String: Int]?
     public var findings: [AuditFinding]?
+    /// What a command read and shows beside its checks: `jwt`'s token (header and claims, never the signature),
+    /// `probe`'s requests and answers.
+    public var exhibits: [Exhibit] = []
+
+    /// One thing a command shows as read: a JSON value under `name`, and its text lines for the other formats.
+    public struct Exhibit: Sendable {
+        /// The JSON key, and the label in text and markdown.
+        public var name: String
+        public var value: Value
+        /// One line after the label.
+        public var title: String
+        /// Lines shown under it (data in them is masked and escaped when the report is presented).
+        public var lines: [String]
+
+        public init(name: String, value: Value, title: String, lines: [String]) {
+            self.name = name
+            self.value = value
+            self.title = title
+            self.lines = lines
+        }
+    }
 
     public init(command: String, input: Input?, source: SourceInfo,
                 linkField: String? = nil, appTable: String? = nil, component: String? = nil,
@@ -115,6 +136,7 @@ public struct Report: Sendable {
             if let c = input.cleanedFrom { i["cleanedFrom"] = .string(c) }
             out["input"] = .map(i)
         }
+        for e in exhibits { out[e.name] = e.value }
         if let findings, let population {
             out["results"] = nil
             out["population"] = .map(population.mapValues { .int(Int64($0)) })
@@ -148,6 +170,10 @@ extension Report {
         r.source.location = net.prose(source.location, maskPII: false)
         r.notes = notes.map { net.prose($0, maskPII: maskPII) }
         r.verboseNotes = verboseNotes.map { net.prose($0, maskPII: maskPII) }
+        r.exhibits = exhibits.map { e in
+            Exhibit(name: e.name, value: net.value(e.value, maskPII: maskPII), title: net.prose(e.title, maskPII: maskPII),
+                    lines: e.lines.map { net.prose($0, maskPII: maskPII) })
+        }
         r.findings = findings?.map { f in
             var g = f
             g.examples = f.examples.map { net.prose($0, maskPII: maskPII) }

@@ -8,8 +8,9 @@ public enum Severity: String, Sendable, Comparable, CaseIterable {
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 
+/// Which command evaluates a rule: `diagnose`, `audit`, `check-env` (`env`), `jwt` or `probe`.
 public enum Mode: String, Sendable, CaseIterable {
-    case diagnose, audit, env
+    case diagnose, audit, env, jwt, probe
 }
 
 /// One checklist rule, as loaded from a YAML file in `rules/`.
@@ -72,7 +73,7 @@ public struct RuleLoadError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The names every rule expression can see (the facts data model, rules/README.md).
-public let factRoots: Set<String> = ["input", "source", "ba", "app", "env", "config", "now", "cli", "checks"]
+public let factRoots: Set<String> = ["input", "source", "ba", "app", "env", "config", "now", "cli", "checks", "jwt", "probe"]
 
 public enum RuleLoader {
     static let knownKeys: Set<String> = [
@@ -160,7 +161,7 @@ public enum RuleLoader {
         }
         var modes: [Mode] = []
         for (m, node) in try stringList("modes") {
-            guard let mode = Mode(rawValue: m) else { throw fail("unknown mode '\(m)' (diagnose, audit, env)", node.mark) }
+            guard let mode = Mode(rawValue: m) else { throw fail("unknown mode '\(m)' (\(Mode.allCases.map(\.rawValue).joined(separator: ", ")))", node.mark) }
             modes.append(mode)
         }
         if fields["modes"] == nil { modes = [.diagnose] }

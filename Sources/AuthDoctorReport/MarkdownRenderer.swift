@@ -85,6 +85,14 @@ public struct MarkdownRenderer: ReportRenderer {
             out.append("")
             out.append("**Input:** cleaned \(MarkdownRenderer.code(cleaned)) to \(MarkdownRenderer.code(input.email))")
         }
+        for e in report.exhibits {
+            out.append("")
+            out.append("**\(MarkdownRenderer.text(e.name)):** \(MarkdownRenderer.paragraph(e.title))")
+            if !e.lines.isEmpty {
+                out.append("")
+                out.append(MarkdownRenderer.fence(e.lines.joined(separator: "\n")))
+            }
+        }
         out.append("")
         switch v.status {
         case .healthy:

@@ -45,6 +45,10 @@ public struct TextRenderer: ReportRenderer {
         if let input = report.input, let cleaned = input.cleanedFrom {
             out += wrap("input: cleaned \"\(cleaned)\" to \(input.email)", indent: "  ")
         }
+        for e in report.exhibits {
+            out += wrap("\(e.name): \(e.title)", indent: "  ")
+            for line in e.lines { out += wrap(line, indent: "      ", first: "  ") }
+        }
         if let findings = report.findings {
             renderAudit(report, findings, into: &out)
         }

@@ -121,54 +121,31 @@ public final class DeploymentClient: @unchecked Sendable {
 
     /// One HTTP exchange with retries. `cap` bounds the answer's size after inflation.
     func send(_ method: String, _ path: String, body: Data?, label: String, cap: Int = DeploymentClient.bodyCap) throws(SourceError) -> (Int, Data) {
-        var attempt = 0, timeouts = 0, broken = 0
         let where_ = "\(baseString)\(path)"
         var headers = ["Authorization: Convex \(key)", "Convex-Client: auth-doctor-\(toolVersion)"]
         if body != nil { headers.append("Content-Type: application/json") }
-        while true {
-            attempt += 1
+        let exchange = HTTPExchange(method: method, url: where_, headers: headers, body: body, deadline: timeout, cap: cap)
+        let sent = exchange.performWithRetries(maxAttempts: maxAttempts, pause: pause) {
             lock.lock()
             log.append("\(method) \(path)\(label.isEmpty ? "" : " \(label)")")
             lock.unlock()
-            let exchange = HTTPExchange(method: method, url: where_, headers: headers, body: body, deadline: timeout, cap: cap)
-            switch exchange.perform() {
-            case .failure(.tooLarge(let cap)):
-                throw failed("\(where_): the answer is larger than \(cap >> 20) MiB (after decompression); auth-doctor stops reading there. Is this URL a Convex deployment?")
-            case .failure(.transport(let code, let text)):
-                if HTTPExchange.broken.contains(code) && attempt < maxAttempts {
-                    // A reset or a dropped connection: the whole request again, at once.
-                    broken += 1
-                    continue
-                }
-                if code == HTTPExchange.timedOut {
-                    timeouts += 1
-                    // One more try: each try has the full deadline, so two are the most a user waits for.
-                    if timeouts < 2 { continue }
-                }
-                throw failed(describe(code: code, text: text, url: where_, attempts: attempt, timeouts: timeouts, broken: broken))
-            case .success(let response):
-                if (300...399).contains(response.status) {
-                    let target = response.redirect ?? response.headers["location"] ?? "an unnamed location"
-                    throw failed("\(where_): the server redirects (HTTP \(response.status)) to \(DeploymentClient.withoutCredentials(target)). auth-doctor never follows redirects, so the key goes nowhere else: give the deployment's own URL with --url.")
-                }
-                if (response.status == 429 || response.status == 503) && attempt < maxAttempts {
-                    pause(attempt, retryAfter: DeploymentClient.retryAfter(response.headers["retry-after"]))
-                    continue
-                }
-                return (response.status, response.body)
+        }
+        switch sent.result {
+        case .failure(.tooLarge(let cap)):
+            throw failed("\(where_): the answer is larger than \(cap >> 20) MiB (after decompression); auth-doctor stops reading there. Is this URL a Convex deployment?")
+        case .failure(.transport(let code, let text)):
+            throw failed(describe(code: code, text: text, url: where_, attempts: sent.attempts, timeouts: sent.timeouts, broken: sent.broken))
+        case .success(let response):
+            if (300...399).contains(response.status) {
+                let target = response.redirect ?? response.headers["location"] ?? "an unnamed location"
+                throw failed("\(where_): the server redirects (HTTP \(response.status)) to \(DeploymentClient.withoutCredentials(target)). auth-doctor never follows redirects, so the key goes nowhere else: give the deployment's own URL with --url.")
             }
+            return (response.status, response.body)
         }
     }
 
-    /// `Retry-After` in seconds when it is a finite number ≥ 0, at most 10; anything else is ignored.
-    static func retryAfter(_ header: String?) -> Double? {
-        guard let header, let seconds = Double(header.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 0 else { return nil }
-        return min(seconds, 10)
-    }
-
     func pause(_ attempt: Int, retryAfter: Double?) {
-        let backoff = retryBase * pow(2, Double(attempt - 1)) * Double.random(in: 0.75...1.25)
-        Thread.sleep(forTimeInterval: min(retryAfter ?? backoff, 10))
+        HTTPExchange.pause(attempt: attempt, retryAfter: retryAfter, base: retryBase)
     }
 
     func describe(code: UInt32, text: String, url: String, attempts: Int, timeouts: Int, broken: Int) -> String {

@@ -22,6 +22,7 @@ struct HTTPExchange {
         case tooLarge(cap: Int)
     }
 
+    /// `GET`, `POST` or `OPTIONS`.
     let method: String
     let url: String
     let headers: [String]
@@ -29,6 +30,8 @@ struct HTTPExchange {
     /// Seconds for the whole exchange.
     let deadline: TimeInterval
     let cap: Int
+    /// The `Accept` header: JSON for the deployment API; `probe` says what a browser would.
+    var accept = "application/json"
 
     static let noProxy: String = {
         let env = ProcessInfo.processInfo.environment
@@ -53,8 +56,8 @@ struct HTTPExchange {
         let sink = Sink(cap: cap)
         let context = Unmanaged.passUnretained(sink).toOpaque()
         var list: UnsafeMutablePointer<curl_slist>?
-        // No `Expect: 100-continue` round trip; JSON only.
-        for header in headers + ["Expect:", "Accept: application/json"] { list = curl_slist_append(list, header) }
+        // No `Expect: 100-continue` round trip.
+        for header in headers + ["Expect:", "Accept: \(accept)"] { list = curl_slist_append(list, header) }
         defer { curl_slist_free_all(list) }
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         let milliseconds = max(1, Int(deadline * 1000))
@@ -106,6 +109,8 @@ struct HTTPExchange {
                 }
             } else {
                 _ = ccurl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+                // A CORS preflight: a GET without a body under another method name.
+                if method == "OPTIONS" { _ = ccurl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, "OPTIONS") }
             }
             return curl_easy_perform(handle)
         }
@@ -120,6 +125,57 @@ struct HTTPExchange {
         var target: UnsafeMutablePointer<CChar>?
         _ = ccurl_getinfo_string(handle, CURLINFO_REDIRECT_URL, &target)
         return .success(Response(status: status, headers: sink.headers, body: sink.body, redirect: target.map { String(cString: $0) }))
+    }
+
+    /// How a request ended under the live-mode retry policy, with the counts its messages need.
+    struct Attempts {
+        let result: Result<Response, Failure>
+        let attempts: Int
+        let timeouts: Int
+        let broken: Int
+    }
+
+    /// Sends the exchange under the live-mode retry policy (DESIGN §13.8, §13.9): a dropped or reset connection is
+    /// resent at once with the whole request (at most `maxAttempts` tries), a timeout is tried once more, 429/503 are
+    /// retried after `pause` (with the answer's `Retry-After` when it is valid). `before` runs before every try.
+    func performWithRetries(maxAttempts: Int, pause: (Int, Double?) -> Void, before: () -> Void = {}) -> Attempts {
+        var attempt = 0, timeouts = 0, broken = 0
+        while true {
+            attempt += 1
+            before()
+            let result = perform()
+            switch result {
+            case .failure(.transport(let code, _)):
+                if HTTPExchange.broken.contains(code) && attempt < maxAttempts {
+                    broken += 1
+                    continue
+                }
+                if code == HTTPExchange.timedOut {
+                    timeouts += 1
+                    // One more try: each try has the full deadline, so two are the most a user waits for.
+                    if timeouts < 2 { continue }
+                }
+            case .success(let response) where (response.status == 429 || response.status == 503) && attempt < maxAttempts:
+                pause(attempt, HTTPExchange.retryAfter(response.headers["retry-after"]))
+                continue
+            default:
+                break
+            }
+            return Attempts(result: result, attempts: attempt, timeouts: timeouts, broken: broken)
+        }
+    }
+
+    /// Waits before retry `attempt`: the answer's `Retry-After`, else exponential backoff from `base` seconds with
+    /// jitter; never more than 10 s.
+    static func pause(attempt: Int, retryAfter: Double?, base: Double) {
+        let backoff = base * pow(2, Double(attempt - 1)) * Double.random(in: 0.75...1.25)
+        Thread.sleep(forTimeInterval: min(retryAfter ?? backoff, 10))
+    }
+
+    /// `Retry-After` in seconds when it is a finite number ≥ 0, at most 10; anything else is ignored.
+    static func retryAfter(_ header: String?) -> Double? {
+        guard let header, let seconds = Double(header.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds >= 0 else { return nil }
+        return min(seconds, 10)
     }
 
     /// libcurl codes the client treats specially.

@@ -26,6 +26,10 @@ public struct RuleFixture: Sendable {
         /// As with --method: how the user is trying to sign in (default any).
         public var method = "any"
         public let line: Int
+        /// A `jwt` case: the token (and `--convex-site`); the case's tables, if any, are its `--export`.
+        public var jwt: (token: String, convexSite: String?)?
+        /// A `probe` case: the URLs and the answers recorded for each request.
+        public var probe: (site: ProbeTarget?, convexSite: ProbeTarget?, answers: [String: ProbeAnswer.Outcome])?
     }
 
     public let rule: String
@@ -43,7 +47,7 @@ public struct RuleFixture: Sendable {
         guard let m = root.mapping, let rule = m["rule"]?.string else { throw fail("a fixture file starts with 'rule: <id>'", root.mark) }
         guard let seq = m["cases"]?.sequence, !seq.isEmpty else { throw fail("a fixture file needs 'cases:', a list", root.mark) }
         let caseKeys: Set<String> = ["name", "email", "expect", "message", "fix", "notContains", "config", "prod", "now", "tables",
-                                      "convexEnv", "hostingEnv", "password", "method"]
+                                      "convexEnv", "hostingEnv", "password", "method", "jwt", "probe"]
         var cases: [Case] = []
         for c in seq {
             guard let cm = c.mapping else { throw fail("each case is a mapping", c.mark) }
@@ -52,8 +56,8 @@ public struct RuleFixture: Sendable {
             }
             guard let name = cm["name"]?.string else { throw fail("a case needs 'name'", c.mark) }
             let email = cm["email"]?.string
-            if email == nil && cm["convexEnv"] == nil && cm["hostingEnv"] == nil {
-                throw fail("case '\(name)' needs 'email' (diagnose) or 'convexEnv'/'hostingEnv' (check-env)", c.mark)
+            if email == nil && cm["convexEnv"] == nil && cm["hostingEnv"] == nil && cm["jwt"] == nil && cm["probe"] == nil {
+                throw fail("case '\(name)' needs 'email' (diagnose), 'convexEnv'/'hostingEnv' (check-env), 'jwt' or 'probe'", c.mark)
             }
             guard let expectText = cm["expect"]?.string, let expect = Status(rawValue: expectText) else {
                 throw fail("case '\(name)' needs 'expect: pass|fail|warn|skip|error'", c.mark)
@@ -106,6 +110,8 @@ public struct RuleFixture: Sendable {
                               prod: cm["prod"]?.bool ?? false, now: now, tables: tables,
                               convexEnv: cm["convexEnv"]?.string, hostingEnv: cm["hostingEnv"]?.string,
                               password: cm["password"]?.string, line: c.mark?.line ?? 1)
+            if let jn = cm["jwt"] { fixtureCase.jwt = try jwtCase(jn, fail) }
+            if let pn = cm["probe"] { fixtureCase.probe = try probeCase(pn, fail) }
             if let m = cm["method"]?.string {
                 guard SignInMethodKind(rawValue: m) != nil else { throw fail("'method' is password, social, otp, magic-link, passkey or any", cm["method"]?.mark) }
                 fixtureCase.method = m
@@ -113,6 +119,49 @@ public struct RuleFixture: Sendable {
             cases.append(fixtureCase)
         }
         return RuleFixture(rule: rule, file: file, cases: cases)
+    }
+
+    /// `jwt: {token: <compact JWT>}` or `jwt: {header: <JSON>, claims: <JSON>}` (signed with a placeholder that never
+    /// verifies), with an optional `convexSite`.
+    static func jwtCase(_ node: Node, _ fail: (String, Mark?) -> RuleLoadError) throws(RuleLoadError) -> (token: String, convexSite: String?) {
+        guard let m = node.mapping else { throw fail("'jwt' is a mapping: token: or header: and claims: (JSON), and convexSite:", node.mark) }
+        for (k, _) in m where !["token", "header", "claims", "convexSite"].contains(k.string ?? "") {
+            throw fail("unknown key '\(k.string ?? "?")' in jwt (known: claims, convexSite, header, token)", k.mark)
+        }
+        if let token = m["token"]?.string { return (token, m["convexSite"]?.string) }
+        guard let header = m["header"]?.string, let claims = m["claims"]?.string else {
+            throw fail("'jwt' needs token:, or header: and claims: as JSON text", node.mark)
+        }
+        func part(_ text: String) -> String {
+            Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        return (part(header) + "." + part(claims) + "." + part("fixture signature"), m["convexSite"]?.string)
+    }
+
+    /// `probe: {site:, convexSite:, answers: {direct|site|forwardedHost|preflight: {status:, headers:, body:} or {error:, text:}}}`.
+    static func probeCase(_ node: Node, _ fail: (String, Mark?) -> RuleLoadError) throws(RuleLoadError)
+        -> (site: ProbeTarget?, convexSite: ProbeTarget?, answers: [String: ProbeAnswer.Outcome]) {
+        guard let m = node.mapping else { throw fail("'probe' is a mapping: site:, convexSite:, answers:", node.mark) }
+        for (k, _) in m where !["site", "convexSite", "answers"].contains(k.string ?? "") {
+            throw fail("unknown key '\(k.string ?? "?")' in probe (known: answers, convexSite, site)", k.mark)
+        }
+        var answers: [String: ProbeAnswer.Outcome] = [:]
+        for (k, v) in m["answers"]?.mapping ?? [:] {
+            guard let role = k.string, ["direct", "site", "forwardedHost", "preflight"].contains(role), let a = v.mapping else {
+                throw fail("probe answers are direct:, site:, forwardedHost:, preflight:, each a mapping", k.mark)
+            }
+            if let error = a["error"]?.string {
+                answers[role] = .failed(kind: error, text: a["text"]?.string ?? error)
+            } else {
+                guard let status = a["status"]?.int else { throw fail("an answer has status: (or error:)", v.mark) }
+                var headers: [String: String] = [:]
+                for (hk, hv) in a["headers"]?.mapping ?? [:] { headers[(hk.string ?? "").lowercased()] = hv.string ?? "" }
+                answers[role] = .answered(status: status, headers: headers, body: Array((a["body"]?.string ?? "").utf8))
+            }
+        }
+        return (m["site"]?.string.flatMap { ProbeTarget($0, from: "--site") },
+                m["convexSite"]?.string.flatMap { ProbeTarget($0, from: "--convex-site") }, answers)
     }
 
     /// Writes a case's export tree into `dir` (empty Better Auth and app tables unless the case fills them).
@@ -164,7 +213,25 @@ public struct RuleFixture: Sendable {
                                              passwordVerifier: PasswordCheck.verifier(c.password))
                 options.method = c.method
                 let outcome: Doctor.Outcome
-                if let email = c.email, let r = rules.rule(rule), !r.modes.contains(.diagnose), r.modes.contains(.audit) {
+                if let (text, convexSite) = c.jwt {
+                    let token = try ConvexToken.read(text)
+                    var data: TokenData?
+                    var source = SourceInfo(kind: "token", location: "fixture", isProd: c.prod)
+                    if !c.tables.isEmpty {
+                        try RuleFixture.materialize(c, in: dir)
+                        let export = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
+                        data = try export.tokenData(TokenIds(token))
+                        source = export.info
+                    }
+                    let check = TokenCheck.make(token: token, now: c.now, site: convexSite.map { ($0, "--convex-site") },
+                                                convexEnv: env.convex, data: data)
+                    outcome = Doctor.jwt(check, source: source, options: options)
+                } else if let probe = c.probe {
+                    let observation = ProbeObservation.observe(site: probe.site, convexSite: probe.convexSite) { request in
+                        probe.answers[request.role] ?? .failed(kind: "error", text: "no answer recorded for \(request.role) in the fixture")
+                    }
+                    outcome = Doctor.probe(observation, source: SourceInfo(kind: "http", location: "fixture", isProd: c.prod), options: options)
+                } else if let email = c.email, let r = rules.rule(rule), !r.modes.contains(.diagnose), r.modes.contains(.audit) {
                     // An audit-only rule: the case's export audited, the rule's finding checked.
                     try RuleFixture.materialize(c, in: dir)
                     let source = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
@@ -178,8 +245,7 @@ public struct RuleFixture: Sendable {
                     for s in c.messageContains where !message.contains(s) { failed("finding does not contain \"\(s)\": \(message)") }
                     for s in c.fixContains where !(f.fix ?? "").contains(s) { failed("fix does not contain \"\(s)\": \(f.fix ?? "(none)")") }
                     continue
-                }
-                if let email = c.email {
+                } else if let email = c.email {
                     try RuleFixture.materialize(c, in: dir)
                     let source = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
                     outcome = try Doctor.diagnose(email: email, source: source, options: options)

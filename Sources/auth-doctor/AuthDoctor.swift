@@ -14,7 +14,7 @@ struct AuthDoctor: ParsableCommand {
         commandName: "auth-doctor",
         abstract: "Explains why a user of a Convex + Better Auth app cannot sign in.",
         version: toolVersion,
-        subcommands: [Diagnose.self, CheckEnv.self, Audit.self, RulesCommand.self])
+        subcommands: [Diagnose.self, CheckEnv.self, Audit.self, Jwt.self, Probe.self, RulesCommand.self])
 
     /// A misspelt command gets a suggestion before anything else is parsed.
     static func main() {
@@ -168,7 +168,10 @@ struct EnvOptions: ParsableArguments {
             help: ArgumentHelp("A dotenv file of the hosting side (.env.local, `vercel env pull` output); repeatable, later files win.", valueName: "file"))
     var hostingEnv: [String] = []
 
-    func load() throws -> EnvSources {
+    func load() throws -> EnvSources { try EnvOptions.load(convex: convexEnv, hosting: hostingEnv) }
+
+    /// Reads the env files; their secret values join every message's redaction.
+    static func load(convex convexEnv: String?, hosting hostingEnv: [String]) throws -> EnvSources {
         do {
             let sources = EnvSources(convex: try convexEnv.map { path throws(SourceError) in try EnvFile.load(path: path) },
                                      hosting: try hostingEnv.map { path throws(SourceError) in try EnvFile.load(path: path) })

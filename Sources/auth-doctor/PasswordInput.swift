@@ -15,27 +15,16 @@ private let systemRead = Darwin.read
 /// stderr with echo off. The password is kept only in memory for the check.
 enum PasswordInput {
     static func read(for email: String) throws -> String {
+        let tooLong = "--check-password: the password line is longer than \(maxBytes) bytes; pass the password alone on one line."
         if isatty(STDIN_FILENO) == 1 {
-            // Echo goes off before the prompt shows, so nothing typed after it is echoed; TCSANOW keeps
-            // anything typed ahead.
-            var saved = termios()
-            let hasTerm = tcgetattr(STDIN_FILENO, &saved) == 0
-            if hasTerm {
-                var quiet = saved
-                quiet.c_lflag &= ~tcflag_t(ECHO)
-                tcsetattr(STDIN_FILENO, TCSANOW, &quiet)
-            }
-            defer {
-                if hasTerm { tcsetattr(STDIN_FILENO, TCSANOW, &saved) }
-                FileHandle.standardError.write(Data("\n".utf8))
-            }
-            FileHandle.standardError.write(Data("Password for \(email) (not echoed, not stored): ".utf8))
-            guard let line = try boundedLine() else {
+            guard let line = try StdinInput.quietly(prompt: "Password for \(email) (not echoed, not stored): ", {
+                try StdinInput.boundedLine(maxBytes: maxBytes, tooLong: tooLong)
+            }) else {
                 throw DoctorFailure(message: "--check-password: no password was typed.")
             }
             return line
         }
-        guard let line = try boundedLine() else {
+        guard let line = try StdinInput.boundedLine(maxBytes: maxBytes, tooLong: tooLong) else {
             throw DoctorFailure(message: "--check-password: no password on stdin. Pipe it in, e.g. `printf '%s' \"$PASSWORD\" | auth-doctor diagnose ... --check-password`.")
         }
         return line
@@ -43,26 +32,65 @@ enum PasswordInput {
 
     /// The longest password line read: no real password comes near it, and `/dev/zero` on stdin stops here.
     static let maxBytes = 4096
+}
+
+/// Secrets read from stdin (a password, a token): bounded, never echoed on a terminal.
+enum StdinInput {
+    /// Runs `read` with the terminal's echo off after showing `prompt` on stderr. Echo goes off before the prompt
+    /// shows, so nothing typed after it is echoed; TCSANOW keeps anything typed ahead.
+    static func quietly<T>(prompt: String, _ read: () throws -> T) rethrows -> T {
+        var saved = termios()
+        let hasTerm = tcgetattr(STDIN_FILENO, &saved) == 0
+        if hasTerm {
+            var quiet = saved
+            quiet.c_lflag &= ~tcflag_t(ECHO)
+            tcsetattr(STDIN_FILENO, TCSANOW, &quiet)
+        }
+        defer {
+            if hasTerm { tcsetattr(STDIN_FILENO, TCSANOW, &saved) }
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
+        FileHandle.standardError.write(Data(prompt.utf8))
+        return try read()
+    }
 
     /// One line from stdin without its newline (or `\r\n`), read a byte at a time and never more than `maxBytes`;
     /// nil at end of input.
-    static func boundedLine() throws -> String? {
+    static func boundedLine(maxBytes: Int, tooLong: String) throws -> String? {
         var bytes: [UInt8] = []
-        var byte: UInt8 = 0
         var sawAny = false
-        while true {
-            let n = systemRead(STDIN_FILENO, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+        try read(maxBytes: maxBytes, tooLong: tooLong) { byte in
             sawAny = true
-            if byte == 0x0A { break }
+            if byte == 0x0A { return false }
             bytes.append(byte)
-            if bytes.count > maxBytes {
-                throw DoctorFailure(message: "--check-password: the password line is longer than \(maxBytes) bytes; pass the password alone on one line.")
-            }
+            return true
         }
         guard sawAny else { return nil }
         if bytes.last == 0x0D { bytes.removeLast() }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// All of stdin, at most `maxBytes` (more is the `tooLong` failure, and `/dev/zero` stops there).
+    static func all(maxBytes: Int, tooLong: String) throws -> String {
+        var bytes: [UInt8] = []
+        try read(maxBytes: maxBytes, tooLong: tooLong) { byte in
+            bytes.append(byte)
+            return true
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Hands stdin's bytes to `take` one at a time until it answers false or the input ends; past `maxBytes`
+    /// bytes taken, throws `tooLong`.
+    private static func read(maxBytes: Int, tooLong: String, _ take: (UInt8) -> Bool) throws {
+        var buffer = [UInt8](repeating: 0, count: 1)
+        var count = 0
+        while true {
+            let n = systemRead(STDIN_FILENO, &buffer, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 || !take(buffer[0]) { return }
+            count += 1
+            if count > maxBytes { throw DoctorFailure(message: tooLong) }
+        }
     }
 }

@@ -69,11 +69,31 @@ private func expectGolden(_ name: String, _ actual: String) throws {
             let body = String(block[..<end.lowerBound])
             let command = String(body.prefix { $0 != "\n" })
             let shown = String(body.dropFirst(command.count + 1))
-            let r = try runCLI(command.split(separator: " ").map(String.init), env: ["COLUMNS": "80"], cwd: repoRoot)
-            #expect(r.stdout == shown, "README block `auth-doctor \(command)` differs from a real run")
+            var args = command.split(separator: " ").map(String.init)
+            // `< FILE`: the file is the run's stdin (jwt reads its token there).
+            var stdin: String?
+            if let i = args.firstIndex(of: "<"), i + 1 < args.count {
+                stdin = try String(contentsOf: repoRoot.appendingPathComponent(args[i + 1]), encoding: .utf8)
+                args.removeSubrange(i...)
+            }
+            // A probe runs against a lab on 127.0.0.1 (the app forwarding x-forwarded-host, #422): the README's ports
+            // 43000 (the app) and 43211 (the Convex site) stand for the lab's, which have as many digits.
+            var lab: ProbeLab?
+            var ports: [(String, String)] = []
+            if args.first == "probe" {
+                let l = try ProbeLab(app: .proxy(forwardedHost: true))
+                lab = l
+                ports = [("127.0.0.1:43000", l.app.host), ("127.0.0.1:43211", l.convex.host)]
+                #expect(l.app.host.count == 15 && l.convex.host.count == 15, "lab ports of five digits keep the README's line breaks")
+                args = args.map { a in ports.reduce(a) { $0.replacingOccurrences(of: $1.0, with: $1.1) } }
+            }
+            defer { lab?.stop() }
+            let r = try runCLI(args, env: ["COLUMNS": "80"], stdin: stdin, cwd: repoRoot)
+            let out = ports.reduce(r.stdout) { $0.replacingOccurrences(of: $1.1, with: $1.0) }
+            #expect(out == shown, "README block `auth-doctor \(command)` differs from a real run:\n\(out)")
             checked += 1
         }
-        #expect(checked >= 2)
+        #expect(checked >= 4)
         let demo = try runCLI(["diagnose", "admin@example.com", "--export", "Examples/demo-export.zip"], env: ["COLUMNS": "80"], cwd: repoRoot)
         #expect(demo.stdout.split(separator: "\n").count <= 15, "the concise demo fits in 15 lines")
     }

@@ -66,6 +66,8 @@ final class FakeDeployment: @unchecked Sendable {
     var reject: (Int, String)?
     /// Serve the env only through `GET /api/v1/list_environment_variables`.
     var envOnlyOverV1 = false
+    /// What `_system/frontend/convexSiteUrl` answers (the deployment's CONVEX_SITE_URL); nil: the query fails.
+    var siteURL: String?
     private var rng = SeededRandom(state: 7)
     private(set) var requests: [Request] = []
     private let lock = NSLock()
@@ -416,6 +418,8 @@ final class FakeDeployment: @unchecked Sendable {
                 let (rows, next, isDone, read) = matching(name, clauses, from: start, limit: numItems, maxRead: 10_000)
                 lock.lock(); documentsRead += read; lock.unlock()
                 return ok(done(rows, next, isDone))
+            case "_system/frontend/convexSiteUrl" where siteURL != nil:
+                return ok(.string(siteURL ?? ""))
             case "_system/cli/queryEnvironmentVariables" where !envOnlyOverV1:
                 return ok(.list(env.enumerated().map { .map(["_id": .string("e\($0.offset)"), "name": .string($0.element.0), "value": .string($0.element.1)]) }))
             default:

@@ -85,7 +85,37 @@ public enum FactTypes {
         "now": .number,
         "cli": .record(["prodFlag": .string, "run": .string, "envSet": .string, "import": .string, "data": .string, "siteUrl": .string]),
         "checks": .dictionary(.string),
+        "jwt": .record([
+            "header": doc, "claims": doc, "bytes": .number,
+            "time": .record([
+                "now": .number, "iat": .unknown, "exp": .unknown, "nbf": .unknown, "leeway": .number, "expired": .bool,
+                "notYetValid": .bool, "issuedInFuture": .bool, "skew": .unknown, "expiredFor": .unknown, "summary": .string,
+            ]),
+            "issuer": .record(["expected": .unknown, "from": .unknown, "matches": .unknown, "unknownReason": .string]),
+            "keys": .record([
+                "known": .bool, "ids": .list(.string), "staticJWKS": .bool, "jwksTable": .bool,
+                "key": .record([
+                    "id": .string, "kty": .unknown, "crv": .unknown, "alg": .unknown, "signs": .unknown, "origin": .string,
+                    "createdAt": .unknown, "expiresAt": .unknown,
+                ]),
+            ]),
+            "provider": .record(["form": .string, "because": .string]),
+            "signature": .record(["status": .string, "reason": .string]),
+            "data": .record(["kind": .string, "location": .string, "jwksTable": .bool]),
+            "user": doc, "appUser": doc, "session": doc,
+        ]),
+        "probe": .record([
+            "site": probeTarget, "convexSite": probeTarget, "setup": .string,
+            "answers": .record(["site": probeAnswer, "direct": probeAnswer, "forwardedHost": probeAnswer, "preflight": probeAnswer]),
+        ]),
     ]
+
+    static let probeTarget = StaticType.record(["url": .string, "origin": .string, "host": .string, "from": .string])
+    static let probeAnswer = StaticType.record([
+        "request": .string, "method": .string, "url": .string, "status": .unknown, "kind": .string, "summary": .string,
+        "contentType": .unknown, "usher": .bool, "location": .unknown, "allowOrigin": .unknown, "allowCredentials": .unknown,
+        "error": .unknown, "sent": .list(.string),
+    ])
 }
 
 /// Static checks that catch type mistakes when a rule loads: a field of a list, `size()` of a bool,
