@@ -855,7 +855,7 @@ passMessage: "{{ t.summary }}"
 message: >-
   {{ t.exp == null ? "The token has no exp: the Convex plugin always sets one (iat + 15 min), so it did not issue this token." : t.expired ? "The token expired " + t.expiredFor + " ago (" + t.summary + "): Convex answers \"Could not validate token\"." : t.notYetValid ? "The token is not valid yet (nbf is in the future; " + t.summary + "): Convex rejects it." : "The token was issued " + t.skew + " after this machine's clock (" + t.summary + "): the two clocks disagree. Convex checks exp with its own clock and a 5 s leeway." }}
 fix: |
-  {{ t.expired ? "If you copied the token a while ago, take a fresh one (the client refreshes it every 15 minutes). If fresh tokens are already expired, a clock is off: check this machine's time (timedatectl) and the server's; AUTH_DOCTOR_NOW pins auth-doctor's clock." : "Check this machine's clock (timedatectl) against the server's." }}
+  {{ t.exp == null || t.notYetValid ? "Give Convex (and auth-doctor) the token of GET /api/auth/convex/token, the convex_jwt cookie: the Convex plugin signs iat and an exp 15 minutes later, never nbf." : t.expired ? "If you copied the token a while ago, take a fresh one (the client refreshes it every 15 minutes). If fresh tokens are already expired, a clock is off: check this machine's time (timedatectl) and the server's; AUTH_DOCTOR_NOW pins auth-doctor's clock." : "Check this machine's clock (timedatectl) against the server's." }}
 docs: "docs/facts.md#identity-and-jwt"
 """#),
         ("jwt.issuer.yaml", #"""
@@ -2789,6 +2789,7 @@ cases:
   - name: 'no exp'
     expect: fail
     message: 'has no exp'
+    fix: 'GET /api/auth/convex/token'
     jwt:
       header: '{"alg":"RS256","kid":"k_rsa"}'
       claims: '{"iss":"https://happy-animal-123.convex.site","aud":"convex","sub":"u_ada","sessionId":"s_ada","iat":1767225540,"email":"ada@example.com","name":"Ada Lovelace"}'

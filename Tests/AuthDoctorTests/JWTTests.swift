@@ -213,6 +213,14 @@ private func keyedExport() throws -> URL {
                 }
             }
         }
+        // The GitHub step summary is shared with everyone who can read the run.
+        let summary = dir.appendingPathComponent("summary.md")
+        let g = try runCLI(["jwt", "--export", dir.path, "--format", "github", "--convex-site", "https://other.convex.site"],
+                           env: ["GITHUB_STEP_SUMMARY": summary.path], stdin: good)
+        #expect(g.exitCode == 1 && g.stdout.contains("::error title=auth-doctor jwt.issuer (step 41)"))
+        let written = try String(contentsOf: summary, encoding: .utf8)
+        #expect(written.contains("**token:**") && written.contains("kid k_okp"))
+        #expect(!written.contains(good) && !written.contains(String(good.split(separator: ".")[2]).prefix(24)) && !written.contains("ada@example.com"))
         let json = try JSONParser.parse(try runCLI(["jwt", "--export", dir.path, "--format", "json"], stdin: good).stdout)
         #expect(json["command"] == .string("jwt"))
         #expect(json["token"]["header"]["kid"] == .string("k_okp"))

@@ -149,6 +149,36 @@ private func expectOnlySafeRequests(_ lab: ProbeLab, _ context: String = "", sou
         expectOnlySafeRequests(lab, "env files")
     }
 
+    /// With --url: the site from the deployment's SITE_URL, the Convex site from its CONVEX_SITE_URL; the deployment is
+    /// only read, the key never reaches the probed URLs.
+    @Test func urlsComeFromTheDeployment() throws {
+        let lab = try ProbeLab(app: .proxy(forwardedHost: true))
+        defer { lab.stop() }
+        let key = "prod:happy-animal-123|eyJ2SEEDEDprobeKEYvalue0123456789"
+        let f = try FakeDeployment.demo(key: key) { f in
+            f.env = f.env.filter { $0.0 != "SITE_URL" } + [("SITE_URL", lab.app.url)]
+            f.siteURL = lab.convex.url
+        }
+        defer { f.stop() }
+        let r = try runCLI(["probe", "--url", f.url, "--format", "json"], env: ["CONVEX_DEPLOY_KEY": key])
+        #expect(r.exitCode == 1, "\(r.stdout)\(r.stderr)")
+        let j = try JSONParser.parse(r.stdout)
+        #expect(j["verdict"]["rule"] == .string("probe.site"))
+        #expect(j["source"]["isProd"] == .bool(true))
+        #expect(!r.stdout.contains("SEEDED") && !r.stderr.contains("SEEDED"))
+        #expect(f.log.allSatisfy { $0.method == "GET" || $0.path == "/api/query" }, "\(f.log.map(\.path))")
+        expectOnlySafeRequests(lab, "--url")
+    }
+
+    /// A body past the cap is cut there: the answer is named, the run stays bounded.
+    @Test func aHugeAnswerIsCapped() throws {
+        let big = try LabServer { _ in LabAnswer(status: 200, headers: ["Content-Type": "text/html"], body: String(repeating: "<p>x</p>", count: 300_000)) }
+        defer { big.stop() }
+        let r = try runCLI(["probe", "--convex-site", big.url])
+        #expect(r.exitCode == 1)
+        #expect(r.stdout.contains("answered more than 1 MiB"), "\(r.stdout)")
+    }
+
     @Test func everyFormatAndTheUsageErrors() throws {
         let lab = try ProbeLab(app: .proxy(forwardedHost: true))
         defer { lab.stop() }
