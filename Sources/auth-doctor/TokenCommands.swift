@@ -26,8 +26,10 @@ struct Jwt: ParsableCommand {
 
             EXAMPLES:
               pbpaste | auth-doctor jwt --convex-site https://happy-animal-123.convex.site
-              auth-doctor jwt --export backup.zip --convex-site https://happy-animal-123.convex.site < token.txt
-              CONVEX_DEPLOY_KEY=... auth-doctor jwt --url https://happy-animal-123.convex.cloud < token.txt
+              auth-doctor jwt --export backup.zip \\
+                --convex-site https://happy-animal-123.convex.site < token.txt
+              CONVEX_DEPLOY_KEY=... auth-doctor jwt \\
+                --url https://happy-animal-123.convex.cloud < token.txt
             """)
 
     /// A token given on the command line, refused: it would land in shell history and `ps`.
@@ -78,7 +80,7 @@ struct Jwt: ParsableCommand {
             var data: TokenData?
             let ids = TokenIds(token.value)
             do {
-                if let url = deployment.url {
+                if let url = deployment.resolvedURL(exportGiven: export != nil) {
                     let (live, key) = try deployment.open(url, config: cfg, prod: prod, deep: false)
                     secrets.insert(key)
                     data = try live.tokenData(ids)
@@ -152,9 +154,11 @@ struct Probe: ParsableCommand {
             (--url). Exit codes: 0 the routes answer, 1 a check failed, 2 unreadable input, 64 usage.
 
             EXAMPLES:
-              auth-doctor probe --site https://app.example.com --convex-site https://happy-animal-123.convex.site
+              auth-doctor probe --site https://app.example.com \\
+                --convex-site https://happy-animal-123.convex.site
               auth-doctor probe --hosting-env .env.local
-              auth-doctor probe --site https://app.example.com --format markdown > ticket.md
+              CONVEX_DEPLOY_KEY=... auth-doctor probe \\
+                --url https://happy-animal-123.convex.cloud --format markdown > ticket.md
             """)
 
     @Option(help: ArgumentHelp("The app's URL (https://app.example.com): its /api/auth/ok goes through the app's proxy.", valueName: "url"))
@@ -178,6 +182,13 @@ struct Probe: ParsableCommand {
 
     @OptionGroup(title: "Output") var output: OutputOptions
 
+    /// The deployment the env and the Convex site URL are read from: --url, or, when nothing else says what to probe,
+    /// $CONVEX_SELF_HOSTED_URL / $CONVEX_URL.
+    var deploymentURL: String? { deployment.resolvedURL(exportGiven: somethingNamed) }
+
+    /// A URL or a file to read them from was given.
+    var somethingNamed: Bool { site != nil || convexSite != nil || !env.hostingEnv.isEmpty || env.convexEnv != nil }
+
     func validate() throws {
         if deployment.url != nil && env.convexEnv != nil {
             throw ValidationError("give the Convex side once: --url or --convex-env, not both")
@@ -187,7 +198,7 @@ struct Probe: ParsableCommand {
                 throw ValidationError("\(name) takes an absolute http(s) URL, e.g. \(name == "--site" ? "https://app.example.com" : "https://happy-animal-123.convex.site")")
             }
         }
-        if site == nil && convexSite == nil && env.hostingEnv.isEmpty && env.convexEnv == nil && deployment.url == nil {
+        if !somethingNamed && deploymentURL == nil {
             throw ValidationError("say what to probe: --site URL (the app) and/or --convex-site URL (https://<deployment>.convex.site), or give --hosting-env / --convex-env / --url to read them from")
         }
     }
@@ -200,7 +211,7 @@ struct Probe: ParsableCommand {
             var secrets = Set<String>()
             var keyIsProd = false
             var deploymentSite: String?
-            if let url = deployment.url {
+            if let url = deploymentURL {
                 let key = try deployment.key()
                 secrets.insert(key)
                 keyIsProd = key.hasPrefix("prod:")

@@ -245,7 +245,7 @@ private func oneUserExport(_ name: String, user: [String: Any], appRow: [String:
         #expect(z.stderr.contains("holds the export zip snapshot_x_1.zip, not an export: pass the zip itself"))
     }
 
-    @Test(arguments: [["diagnose"], ["audit"], ["check-env"], ["rules"], ["rules", "list"], ["rules", "explain"], ["rules", "test"]])
+    @Test(arguments: [["diagnose"], ["audit"], ["check-env"], ["jwt"], ["probe"], ["rules"], ["rules", "list"], ["rules", "explain"], ["rules", "test"]])
     func helpHasExamplesAndRealPlaceholders(_ command: [String]) throws {
         let r = try runCLI(command + ["--help"])
         #expect(r.exitCode == 0)
