@@ -41,7 +41,11 @@ extension ExportSource {
         let user = try byId("\(prefix)user/documents.jsonl", "\(component)/user", ids.sub)
         let appUser = user == nil ? try byId("\(config.appTable)/documents.jsonl", config.appTable, ids.sub) : nil
         let session = try byId("\(prefix)session/documents.jsonl", "\(component)/session", ids.sessionId)
-        var notes = info.notes
+        let read = info
+        var notes = read.notes
+        if read.malformedLines > 0 {
+            notes.append("\(read.malformedLines) malformed JSONL line(s) skipped (\(read.malformedExamples.joined(separator: ", "))): the export may be damaged.")
+        }
         if !jwksTable { notes.append("the export has no \(component)/jwks table: the Convex plugin creates it with the first token.") }
         return TokenData(kind: "export", location: archive.location, jwksTable: jwksTable, keys: TokenKey.keys(fromRows: jwksRows),
                          user: user, appUser: appUser, session: session, notes: notes)

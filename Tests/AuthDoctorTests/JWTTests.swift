@@ -61,6 +61,9 @@ private func keyedExport() throws -> URL {
         #expect(r.stderr.contains("reads the token from stdin, not from the command line"))
         #expect(r.stderr.contains("shell history"))
         #expect(!r.stderr.contains(t) && !r.stdout.contains(t))
+        let missing = try runCLI(["jwt", "--export", "/nonexistent/backup.zip"], stdin: t)
+        #expect(missing.exitCode == 2 && missing.stderr.contains("/nonexistent/backup.zip"), "\(missing.stderr)")
+        #expect(!missing.stderr.contains(t))
         let help = try runCLI(["jwt", "--help"])
         #expect(help.exitCode == 0 && help.stdout.contains("EXAMPLES:") && help.stdout.contains("< token.txt"))
     }

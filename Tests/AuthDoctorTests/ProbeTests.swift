@@ -116,6 +116,13 @@ private func expectOnlySafeRequests(_ lab: ProbeLab, _ context: String = "", sou
         let tls = try runCLI(["probe", "--convex-site", "https://127.0.0.1:\(lab.convex.port)"])
         #expect(tls.exitCode == 1)
         #expect(tls.stdout.contains("TLS error"), "\(tls.stdout)")
+        let dns = try runCLI(["probe", "--site", "http://nonexistent-app.invalid", "--convex-site", lab.convex.url])
+        #expect(dns.exitCode == 1)
+        #expect(dns.stdout.contains("cannot resolve nonexistent-app.invalid (DNS)"), "\(dns.stdout)")
+        #expect(dns.stdout.contains("the site cannot be reached at this URL"))
+        // What the doctor cannot read is exit 2, with the file named.
+        let unreadable = try runCLI(["probe", "--hosting-env", "/nonexistent/.env.local"])
+        #expect(unreadable.exitCode == 2 && unreadable.stderr.contains("/nonexistent/.env.local"), "\(unreadable.stderr)")
     }
 
     @Test func aServerThatNeverAnswersHitsTheDeadline() throws {
