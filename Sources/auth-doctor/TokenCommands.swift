@@ -101,6 +101,7 @@ struct Jwt: ParsableCommand {
             } catch let e as SourceError {
                 throw DoctorFailure(message: e.message)
             }
+            if data != nil, let convexEnv { source.location += ", \(convexEnv)" }
             let check = TokenCheck.make(token: token.value, now: try Runner.now(), site: site, convexEnv: env.convex, data: data)
             secrets.formUnion(env.secrets)
             SecretRegistry.shared.add(secrets)
