@@ -16,7 +16,8 @@ let package = Package(
     ],
     targets: [
         // Facts, rules, expression language, engine, report model, redaction. No I/O.
-        .target(name: "AuthDoctorCore", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // JWKS private keys are checked with swift-crypto (XChaCha20-Poly1305 from ChaCha20-Poly1305, SHA-256).
+        .target(name: "AuthDoctorCore", dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
         // memmem/memrchr for the byte-level prefilter; zlib's crc32 for zip checksums.
         .target(name: "CScan", linkerSettings: [.linkedLibrary("z")]),
         // libcurl for live mode: no redirects, a hard deadline, capped answers (DESIGN §13.8).

@@ -17,7 +17,7 @@ public struct AuditFinding: Sendable {
     public let status: Status
 
     public init(rule: String, step: Int, title: String, failTitle: String? = nil, severity: Severity, what: String, count: Int, examples: [String],
-                details: [String: Int] = [:], fix: String? = nil, failOn: Severity) {
+                details: [String: Int] = [:], fix: String? = nil, failOn: Severity, skipped: Bool = false) {
         self.rule = rule
         self.step = step
         self.title = title
@@ -28,7 +28,8 @@ public struct AuditFinding: Sendable {
         self.examples = examples
         self.details = details
         self.fix = fix
-        status = count == 0 ? .pass : (severity >= failOn ? .fail : .warn)
+        // A finding audit could not check (e.g. the jwks keys without the Convex env) is skipped, never "none".
+        status = skipped ? .skip : count == 0 ? .pass : (severity >= failOn ? .fail : .warn)
     }
 
     var value: Value {

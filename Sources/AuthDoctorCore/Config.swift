@@ -17,8 +17,38 @@ public struct Config: Sendable, Equatable {
     public var ruleFolders: [String] = []
     /// The keys the config file set, so rules can tell "named in config" from a default.
     public var explicitKeys: Set<String> = []
+    /// A Local Install that renamed Better Auth's tables (`tables: {user: profiles}`): model → table name in the
+    /// component. Never guessed (DESIGN §13.4).
+    public var tables: [String: String] = [:]
+    /// … and fields (`fields: {user: {email: email_address}}`): model → Better Auth field → stored field name.
+    public var fields: [String: [String: String]] = [:]
 
     public init() {}
+
+    /// The Better Auth models whose tables auth-doctor reads (`tables:` keys).
+    public static let models = ["user", "account", "session", "verification", "twoFactor", "passkey", "jwks"]
+
+    /// The component's table that holds a Better Auth model.
+    public func table(_ model: String) -> String { tables[model] ?? model }
+
+    /// The stored name of a Better Auth field of a model.
+    public func storedField(_ model: String, _ field: String) -> String { fields[model]?[field] ?? field }
+
+    /// A row as Better Auth names its fields: renamed fields get their Better Auth names back.
+    public func canonical(_ row: [String: Value], model: String) -> [String: Value] {
+        guard let renamed = fields[model], !renamed.isEmpty else { return row }
+        var out = row
+        for (field, stored) in renamed where stored != field {
+            if let v = out.removeValue(forKey: stored) { out[field] = v }
+        }
+        return out
+    }
+
+    /// How to name a missing table in `auth-doctor.yaml`, for messages.
+    public func tableHint(_ model: String) -> String {
+        tables[model] != nil ? "`tables: {\(model): \(table(model))}` in auth-doctor.yaml names it; check the name"
+            : "if a Local Install renamed it, name it in auth-doctor.yaml: `tables: {\(model): <table>}`"
+    }
 
     public struct DisabledRule: Sendable, Equatable {
         public let rule: String
@@ -38,6 +68,7 @@ public struct Config: Sendable, Equatable {
             "disabled": .list(disable.map { .string($0.rule) }),
             "adminEmailConfigured": .bool(explicitKeys.contains("adminEmailEnv")),
             "sharedSecretsConfigured": .bool(explicitKeys.contains("sharedSecrets")),
+            "tables": .map(Dictionary(uniqueKeysWithValues: Config.models.map { ($0, .string(table($0))) })),
         ])
     }
 }
@@ -65,6 +96,8 @@ extension Config {
         "sharedSecrets": "names of secrets set on both sides (default [INTERNAL_API_SECRET])",
         "disable": "rules to disable: [{rule: id, reason: why}]",
         "rules": "a folder (or a list of folders) of extra rule files, relative to this file",
+        "tables": "renamed Better Auth tables of a Local Install: {user: profiles, account: ...}",
+        "fields": "renamed Better Auth fields of a Local Install: {user: {email: email_address}}",
     ]
 
     /// Why a table or component name could reach outside the export (or a fixture's folder), or nil when it is
@@ -142,6 +175,31 @@ extension Config {
                     }
                 } else {
                     throw fail("rules is a folder path or a list of them", v.mark)
+                }
+            case "tables":
+                guard let m = v.mapping else { throw fail("tables is a mapping of Better Auth model: table name, e.g. {user: profiles}", v.mark) }
+                for (mk, mv) in m {
+                    guard let model = mk.string, Config.models.contains(model) else {
+                        throw fail("tables: unknown Better Auth model '\(mk.string ?? "?")'.\(Suggest.didYouMean(mk.string ?? "", in: Config.models)) (models: \(Config.models.joined(separator: ", ")))", mk.mark)
+                    }
+                    guard let name = mv.scalar?.string, !name.isEmpty else { throw fail("tables.\(model) must be a table name", mv.mark) }
+                    if let why = Config.unsafeName(name, nested: false) { throw fail("tables.\(model) \(why)", mv.mark) }
+                    config.tables[model] = name
+                }
+            case "fields":
+                guard let m = v.mapping else { throw fail("fields is a mapping of Better Auth model: {field: stored name}, e.g. {user: {email: email_address}}", v.mark) }
+                for (mk, mv) in m {
+                    guard let model = mk.string, Config.models.contains(model) else {
+                        throw fail("fields: unknown Better Auth model '\(mk.string ?? "?")'.\(Suggest.didYouMean(mk.string ?? "", in: Config.models)) (models: \(Config.models.joined(separator: ", ")))", mk.mark)
+                    }
+                    guard let renames = mv.mapping else { throw fail("fields.\(model) is a mapping of field: stored name", mv.mark) }
+                    for (fk, fv) in renames {
+                        guard let field = fk.string, !field.isEmpty, let stored = fv.scalar?.string,
+                              stored.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                            throw fail("fields.\(model): each entry is field: stored_name (a field name)", fk.mark)
+                        }
+                        config.fields[model, default: [:]][field] = stored
+                    }
                 }
             case "disable":
                 guard let seq = v.sequence else { throw fail("disable must be a list of {rule: id, reason: why}", v.mark) }

@@ -3,6 +3,50 @@
 /// The built-in rules and their fixtures, compiled into the binary.
 public enum EmbeddedRules {
     public static let files: [(name: String, text: String)] = [
+        ("app.convex-auth.yaml", #"""
+id: app.convex-auth
+step: 24
+title: No Convex Auth account left for this email
+failTitle: This email still has a Convex Auth account
+severity: warning
+modes: [diagnose, audit]
+requires: [input.email]
+description: >-
+  No Convex Auth (`@convex-dev/auth`) table in the app's namespace (`authAccounts`, `authSessions`, …) holds this
+  email: no half-done migration from Convex Auth to Better Auth.
+why: >-
+  A migration from @convex-dev/auth that moved the app but not the accounts: the user's password lives in
+  `authAccounts.secret` (Lucia scrypt, the same format Better Auth verifies), so it can be carried over instead of
+  asking the user to sign up again (which loses the password).
+let:
+  passwordAccount: convexAuth.accounts.first(a, a.provider == "password")
+  credential: "ba.user == null ? null : ba.accounts.first(a, a.userId == ba.user._id && a.providerId == \"credential\")"
+when: convexAuth.present
+skipMessage: "no Convex Auth tables in the app"
+assert: size(convexAuth.accounts) == 0
+evidence:
+  convexAuthAccounts: convexAuth.accounts.map(a, a._id)
+  providers: convexAuth.accounts.map(a, a.provider)
+  sessions: size(convexAuth.sessions)
+passMessage: "Convex Auth tables present ({{ join(convexAuth.tables, ', ') }}), none holds this email"
+message: >-
+  {{ input.normalizedEmail }} still has {{ size(convexAuth.accounts) == 1 ? "a Convex Auth account" : string(size(convexAuth.accounts)) + " Convex Auth accounts" }}
+  (authAccounts {{ join(convexAuth.accounts.map(a, a._id + " " + a.provider), ", ") }}){{ size(convexAuth.sessions) > 0 ? " and " + string(size(convexAuth.sessions)) + " Convex Auth session(s)" : "" }}:
+  {{ passwordAccount == null ? "they signed in with Convex Auth through " + join(convexAuth.accounts.map(a, a.provider), ", ") + "." : passwordAccount.carryOver.carriesOver ? "their password is in authAccounts " + passwordAccount._id + " (" + passwordAccount.carryOver.shape + "), a format Better Auth verifies as it is." : "their Convex Auth password (" + passwordAccount.carryOver.shape + ") is not one Better Auth can verify." }}
+  {{ ba.user == null ? "Better Auth has no user for them, so sign-in fails until they are carried over." : credential == null && passwordAccount != null ? "Better Auth has user " + ba.user._id + " but no password account for it." : "" }}
+fix: |
+  {{ passwordAccount != null && passwordAccount.carryOver.carriesOver ? "Carry the password over (do not ask the user to sign up again: that loses it). In the Convex dashboard (Data, authAccounts, row " + passwordAccount._id + "), copy the secret field; never paste it into a ticket." : passwordAccount != null ? "The password cannot be carried over: after the steps below, the user resets it with \"Forgot password\"." : "Nothing to copy: the user signs in with " + join(convexAuth.accounts.map(a, a.provider), ", ") + " again, which links a Better Auth account." }}
+  {{ ba.user == null ? "1. Create the Better Auth user (" + config.component + " component, table " + config.tables.user + "): email \"" + input.normalizedEmail + "\" (lowercased), name (\"\" if none), emailVerified true if Convex Auth had verified it, createdAt/updatedAt now (ms)." : "1. The Better Auth user exists: " + ba.user._id + "." }}
+  {{ passwordAccount != null && passwordAccount.carryOver.carriesOver && credential == null ? "2. Add a row to the component's " + config.tables.account + " table: providerId \"credential\", accountId and userId = the Better Auth user's _id, password = the copied secret, createdAt/updatedAt now (ms)." : passwordAccount != null && passwordAccount.carryOver.carriesOver ? "2. The credential account " + credential._id + " exists: replace its password with the copied secret only if the user never set a new one." : "2. No password to carry over." }}
+  3. When every user is carried over, remove Convex Auth (its tables, its routes in convex/http.ts, its provider in auth.config.ts): both libraries claim /.well-known/openid-configuration and the OAuth callback routes.
+audit:
+  what: >-
+    Convex Auth accounts (authAccounts rows) still in the app: a migration to Better Auth not finished
+  fix: >-
+    Carry each password account over (authAccounts.secret into a Better Auth credential account; the format is the
+    same), then remove Convex Auth's tables and routes.
+docs: "docs/facts.md#convex-auth-leftovers"
+"""#),
         ("app.user.exists.yaml", #"""
 id: app.user.exists
 step: 10
@@ -245,6 +289,47 @@ audit:
     Verify the foreign formats in emailAndPassword.password.verify, or ask those users to reset their password.
 docs: "docs/facts.md#foreign-hash-formats"
 """#),
+        ("ba.jwks.decrypts.yaml", #"""
+id: ba.jwks.decrypts
+step: 21
+title: The signing key decrypts with BETTER_AUTH_SECRET
+failTitle: The signing key does not decrypt with BETTER_AUTH_SECRET
+severity: error
+modes: [diagnose, audit]
+description: >-
+  The newest `jwks` row's `privateKey` decrypts with the Convex env's `BETTER_AUTH_SECRET` (or a version of
+  `BETTER_AUTH_SECRETS`): XChaCha20-Poly1305 keyed by SHA-256 of the secret, as Better Auth's token route reads it.
+  Only the outcome is reported, never the key, the ciphertext or the secret.
+why: >-
+  BETTER_AUTH_SECRET was changed (or differs between deployments) after the key was created: sign-in still answers
+  200, but /api/auth/convex/token fails ("Failed to decrypt private key"), no Convex token is issued, and every user
+  looks signed out.
+when: ba.jwksCheck != null
+skipMessage: >-
+  {{ size(ba.jwks) == 0 ? "no jwks keys " + (ba.tables != null && !(config.tables.jwks in ba.tables) ? "(the component has no " + config.tables.jwks + " table)" : "yet (the first token request creates one)") : "the keys are checked with the Convex side's secret: give --convex-env FILE or --url" }}
+assert: ba.jwksCheck.outcome == "decrypts" || ba.jwksCheck.outcome == "unencrypted"
+evidence:
+  keyId: ba.jwksCheck.keyId
+  outcome: ba.jwksCheck.outcome
+  keys: ba.jwksCheck.keys
+passMessage: >-
+  key {{ ba.jwksCheck.keyId }} {{ ba.jwksCheck.reason }}{{ ba.jwksCheck.outcome == "unencrypted" ? " (note: the Convex plugin normally encrypts it; nothing to decrypt)" : "" }}
+message: >-
+  The newest signing key (jwks {{ ba.jwksCheck.keyId }}, of {{ string(ba.jwksCheck.keys) }}) {{ ba.jwksCheck.reason }}.
+  Better Auth cannot read it: sign-in answers 200 but /api/auth/convex/token fails with "Failed to decrypt private
+  key", so no Convex token is issued and the user (everyone) looks signed out.
+fix: |
+  Either put back the secret the key was encrypted with (the previous BETTER_AUTH_SECRET; prompted, never on the command line):
+    {{ cli.envSet }} BETTER_AUTH_SECRET
+  or keep the new secret and rotate the keys deliberately: delete the jwks rows in the dashboard ({{ config.component }} component, table {{ config.tables.jwks }}) so the next token request creates a key with the new secret. Every signed-in user signs in again.
+  With several secrets, BETTER_AUTH_SECRETS="2:<new>,1:<old>" keeps old keys readable while new data uses the new one.
+audit:
+  what: >-
+    signing keys (the newest jwks row) that do not decrypt with BETTER_AUTH_SECRET (no Convex token is issued)
+  fix: >-
+    Restore the BETTER_AUTH_SECRET the key was made with, or delete the jwks rows to rotate (everyone signs in again).
+docs: "docs/facts.md#identity-and-jwt"
+"""#),
         ("ba.session.state.yaml", #"""
 id: ba.session.state
 step: 13
@@ -280,6 +365,50 @@ audit:
   fix: >-
     Delete the sessions of missing users one by one: `auth-doctor audit --list ba.session.state > ids.txt`, review it, then per id: npx convex run --component betterAuth adapter:deleteOne '{"input":{"model":"session","where":[{"field":"_id","value":"<id>"}]}}'.
 docs: "docs/facts.md#identity-and-jwt"
+"""#),
+        ("ba.twofactor.state.yaml", #"""
+id: ba.twofactor.state
+step: 20
+title: Two-factor state is consistent
+failTitle: 2FA is on but the user's twoFactor row is missing
+severity: error
+modes: [diagnose, audit]
+requires: [ba.user.exists, ba.user.unique]
+description: >-
+  A user with `twoFactorEnabled: true` has a row in the component's `twoFactor` table (the TOTP secret and backup
+  codes).
+why: >-
+  The twoFactor plugin's fields were rejected by the component (Better Auth 1.6.30 with a component schema that
+  lacks them), or the table was not carried over in an import: sign-in asks for the code and never accepts one,
+  and the backup codes are gone too. The user is locked out.
+let:
+  enabled: ba.user.twoFactorEnabled == true
+  row: ba.twoFactors.first(t, t.userId == ba.user._id)
+  hasTable: ba.tables == null || config.tables.twoFactor in ba.tables
+assert: "!enabled || row != null"
+evidence:
+  userId: ba.user._id
+  twoFactorEnabled: ba.user.twoFactorEnabled
+  twoFactorId: row._id
+  twoFactorVerified: row.verified
+passMessage: >-
+  {{ enabled ? "2FA on, twoFactor row " + row._id + (row.verified == false ? " (not verified yet)" : "") : "2FA not enabled" }}
+message: >-
+  {{ ba.user.email }} has two-factor authentication on (user {{ ba.user._id }} twoFactorEnabled: true) but
+  {{ hasTable ? "no twoFactor row of theirs exists" : "the " + config.component + " component has no " + config.tables.twoFactor + " table at all" }}:
+  after the password, sign-in asks for a code that can never be verified (the TOTP secret and backup codes are
+  gone), so the user is locked out.
+fix: |
+  1. Let the user in again: turn 2FA off for this user, then have them enable it again (a new QR code):
+       {{ cli.run }} --component {{ config.component }} adapter:updateOne '{"input":{"model":"user","where":[{"field":"_id","value":"{{ ba.user._id }}"}],"update":{"twoFactorEnabled":false}}}'
+  2. {{ hasTable ? "Find why the row was lost (an import without the twoFactor table, a cleanup job)." : "Add the twoFactor plugin's table and fields to the component: with a Local Install, regenerate the schema with the twoFactor plugin enabled (npx @better-auth/cli generate), or upgrade @convex-dev/better-auth so its schema accepts them." }}
+audit:
+  what: >-
+    Better Auth users with 2FA on and no twoFactor row (locked out at the code prompt)
+  fix: >-
+    Turn twoFactorEnabled off for each (`auth-doctor audit --list ba.twofactor.state` gives the ids) and have them
+    enable 2FA again; make the component's schema hold the twoFactor table.
+docs: "docs/facts.md#two-factor-passkeys-and-codes"
 """#),
         ("ba.user.banned.yaml", #"""
 id: ba.user.banned
@@ -377,7 +506,7 @@ requires: [input.email]
 description: A Better Auth `user` document has the email, ignoring case and surrounding whitespace.
 why: The user never signed up, was created only in the app table (e.g. `npx convex import --table users`), or you are looking at the wrong deployment (dev vs prod).
 let:
-  searched: source.tableRows[config.component + "/user"]
+  searched: source.tableRows[config.component + "/" + config.tables.user]
 assert: size(ba.users) > 0
 evidence:
   userId: ba.user._id
@@ -385,11 +514,12 @@ evidence:
 passMessage: "{{ ba.user._id }} ({{ size(ba.users) }} match{{ size(ba.users) == 1 ? '' : 'es' }})"
 message: >-
   No Better Auth user has the email {{ input.normalizedEmail }}
-  ({{ searched != null ? "searched " + string(searched) + " users in " + config.component + "/user" : "looked it up with likely case variants; --deep scans the whole user table" }}){{ size(app.users) > 0
-  ? ", but the app table " + app.table + " has a row for it (" + app.users[0]._id + "): the user exists only in the app database" : "" }}.{{ size(input.suggestions) > 0 ? " Did you mean " + join(input.suggestions, ", ") + "?" : "" }}
+  ({{ searched != null ? "searched " + string(searched) + " users in " + config.component + "/" + config.tables.user : "looked it up with likely case variants; --deep scans the whole user table" }}){{ size(app.users) > 0
+  ? ", but the app table " + app.table + " has a row for it (" + app.users[0]._id + "): the user exists only in the app database" : "" }}{{ size(convexAuth.accounts) > 0
+  ? ", and Convex Auth still holds their account (authAccounts " + convexAuth.accounts[0]._id + "): a migration from Convex Auth that did not carry them over (step 24)" : "" }}.{{ size(input.suggestions) > 0 ? " Did you mean " + join(input.suggestions, ", ") + "?" : "" }}
   Sign-in answers 401 "Invalid email or password" and "Forgot password" sends nothing.
 fix: |
-  1. Make sure this is the right deployment: {{ source.isProd ? "this is prod" : "dev and prod have separate users; if the user signed up in production, diagnose an export of prod (npx convex export --prod --path prod.zip) with --prod" }}.
+  {{ size(convexAuth.accounts) > 0 ? "Do not have them sign up again: that loses the password Convex Auth holds. Carry the account over as step 24 (app.convex-auth) says; its fix lists the rows to create. Otherwise:\n" : "" }}1. Make sure this is the right deployment: {{ source.isProd ? "this is prod" : "dev and prod have separate users; if the user signed up in production, diagnose an export of prod (npx convex export --prod --path prod.zip) with --prod" }}.
   2. Have the user sign up again (the app's sign-up page), or create the user through Better Auth:
      curl -X POST "{{ cli.siteUrl }}/api/auth/sign-up/email" -H 'Content-Type: application/json' \
        -d '{"email":"{{ input.normalizedEmail }}","password":"<temporary password>","name":"<name>"}'
@@ -648,7 +778,10 @@ why: >-
 when: env.convex != null && env.convex.JWKS != null
 skipMessage: >-
   {{ env.convex == null ? "no Convex environment given (use --url or --convex-env)" : "no static JWKS in the Convex env: tokens are signed with the jwks table's key" }}
-assert: env.jwksStatic.valid == true
+let:
+  tableKnown: ba != null && size(ba.jwks) > 0
+  inTable: "!tableKnown || ba.jwks.exists(k, k._id == env.jwksStatic.keyId)"
+assert: env.jwksStatic.valid == true && inTable
 evidence:
   format: env.jwksStatic.format
   keyCount: env.jwksStatic.keyCount
@@ -657,8 +790,8 @@ evidence:
 passMessage: "one {{ env.jwksStatic.alg }} key ({{ env.jwksStatic.keyId }})"
 message: >-
   The JWKS in the Convex env is not one usable Better Auth key ({{ env.jwksStatic.format }} format,
-  {{ string(env.jwksStatic.keyCount) }} key(s)): {{ join(env.jwksStatic.problems, "; ") }}.
-  {{ env.jwksStatic.format == "convex-auth" ? "This is Convex Auth's JWKS: auth.config.ts fails to load with it." : "Sign-in answers 200 but /api/auth/convex/token fails, so no Convex token is issued and the user looks signed out." }}
+  {{ string(env.jwksStatic.keyCount) }} key(s)){{ size(env.jwksStatic.problems) > 0 ? ": " + join(env.jwksStatic.problems, "; ") : "" }}.
+  {{ env.jwksStatic.format == "convex-auth" ? "This is Convex Auth's JWKS: auth.config.ts fails to load with it." : !inTable && env.jwksStatic.valid == true ? "Its key id " + string(env.jwksStatic.keyId) + " is no row of the jwks table (keys: " + join(ba.jwks.map(k, k._id), ", ") + "): tokens are signed with a table key Convex does not know, and Convex answers \"Could not decode token … kid\"." : "Sign-in answers 200 but /api/auth/convex/token fails, so no Convex token is issued and the user looks signed out." }}
 fix: |
   Regenerate it from the newest jwks row (one key, RS256 or ES256), without putting it on a command line:
     {{ cli.run }} auth:getLatestJwks | {{ cli.envSet }} JWKS
@@ -1161,6 +1294,105 @@ docs: "docs/facts.md#the-auth-routes-over-http"
     ]
 
     public static let fixtures: [(name: String, text: String)] = [
+        ("app.convex-auth.yaml", #"""
+# Pass/fail examples of app.convex-auth (DESIGN §13.4 step 24): Convex Auth's tables beside the Better Auth component.
+rule: app.convex-auth
+cases:
+  - name: "no Convex Auth tables"
+    email: "ada@example.com"
+    expect: skip
+    message: "no Convex Auth tables"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+  - name: "Convex Auth tables, none holds this email"
+    email: "ada@example.com"
+    expect: pass
+    message: "none holds this email"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      authAccounts: |
+        {"_creationTime":1760000000000.5,"_id":"aa_zoe","provider":"password","providerAccountId":"zoe@example.com","secret":"fedcba9876543210fedcba9876543210:abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab","userId":"app_zoe"}
+  - name: "half-migrated: the password is still in authAccounts (as typed)"
+    email: "ada@example.com"
+    expect: warn
+    message: ["authAccounts aa_ada password", "a format Better Auth verifies as it is", "1 Convex Auth session"]
+    fix: ["copy the secret field", "The credential account acc_u_ada exists"]
+    notContains: ["fedcba9876543210fedcba9876543210:abababa", "abababab"]
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      authAccounts: |
+        {"_creationTime":1760000000000.5,"_id":"aa_ada","provider":"password","providerAccountId":"Ada@Example.com","secret":"fedcba9876543210fedcba9876543210:abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab","userId":"app_ada"}
+      authSessions: |
+        {"_creationTime":1760000000100.5,"_id":"as_ada","expirationTime":1760600000000.0,"userId":"app_ada"}
+  - name: "not carried over: no Better Auth user, the password carries over"
+    email: "ada@example.com"
+    expect: warn
+    message: "Better Auth has no user for them"
+    fix: ["Create the Better Auth user", "providerId \"credential\""]
+    notContains: ["fedcba9876543210fedcba9876543210:abababa"]
+    tables:
+      betterAuth/user: |
+      betterAuth/account: |
+      betterAuth/session: |
+      users: |
+        {"_creationTime":1760000000000.1,"_id":"app_ada","email":"ada@example.com","name":"Ada"}
+      authAccounts: |
+        {"_creationTime":1760000000000.5,"_id":"aa_ada","provider":"password","providerAccountId":"ada@example.com","secret":"fedcba9876543210fedcba9876543210:abababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababababab","userId":"app_ada"}
+  - name: "a legacy hash cannot be carried over"
+    email: "ada@example.com"
+    expect: warn
+    message: "not one Better Auth can verify"
+    fix: "Forgot password"
+    notContains: ["cdcdcdcd", "efefefef"]
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      authAccounts: |
+        {"_creationTime":1760000000000.5,"_id":"aa_ada","provider":"password","providerAccountId":"ada@example.com","secret":"s2:cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd:efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef","userId":"app_ada"}
+  - name: "an OAuth account of the app row (found by userId)"
+    email: "ada@example.com"
+    expect: warn
+    message: "signed in with Convex Auth through github"
+    fix: "Nothing to copy"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      authAccounts: |
+        {"_creationTime":1760000000000.5,"_id":"aa_ada","provider":"github","providerAccountId":"104857600123","userId":"app_ada"}
+"""#),
         ("app.user.exists.yaml", #"""
 # Pass/fail examples of app.user.exists: each case is a tiny export tree (see rules/README.md, Fixtures).
 rule: app.user.exists
@@ -1797,6 +2029,152 @@ cases:
       users: |
         {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com"}
 """#),
+        ("ba.jwks.decrypts.yaml", #"""
+# Pass/fail examples of ba.jwks.decrypts (DESIGN §13.4 step 21), from the reference vectors (better-auth-facts-2.md §1.6).
+rule: ba.jwks.decrypts
+cases:
+  - name: "the key decrypts with BETTER_AUTH_SECRET"
+    email: "ada@example.com"
+    expect: pass
+    message: "decrypts with BETTER_AUTH_SECRET"
+    notContains: ["auth-doctor-test-secret-0123456789abcdef", "6ad8ba1cf53a269178d09f63607a6b6295741abe"]
+    convexEnv: |
+      BETTER_AUTH_SECRET=auth-doctor-test-secret-0123456789abcdef
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/jwks: |
+        {"_creationTime":1763800000000.5,"_id":"jwks_1","createdAt":1763800000000.0,"privateKey":"\"000102030405060708090a0b0c0d0e0f101112131415161736a6fc81af856ad8ba1cf53a269178d09f63607a6b6295741abeeb9de25b0bf0eac0aeacab79d5750d883601bd42d7d92a17535ee34d618f4481d3328f8996949cd325bafbe4ffa86828baeb29bd183f55c68fba6005e005867304a0c5d9c015efe05fb22d00eee771a8a4fbf95142695de241744b94b71dbf356cb597c70292bd470be51f59300f471ff9de45f9efc16e\"","publicKey":"{\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}"}
+  - name: "the newest key decrypts with a version of BETTER_AUTH_SECRETS"
+    email: "ada@example.com"
+    expect: pass
+    message: ["key jwks_new", "version 1 of BETTER_AUTH_SECRETS"]
+    notContains: ["auth-doctor-test-secret-0123456789abcdef"]
+    convexEnv: |
+      BETTER_AUTH_SECRETS=1:auth-doctor-test-secret-0123456789abcdef
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/jwks: |
+        {"_creationTime":1763000000000.5,"_id":"jwks_old","createdAt":1763000000000.0,"privateKey":"\"00ff\"","publicKey":"{\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}"}
+        {"_creationTime":1763800000000.5,"_id":"jwks_new","createdAt":1763800000000.0,"privateKey":"\"$ba$1$000102030405060708090a0b0c0d0e0f101112131415161736a6fc81af856ad8ba1cf53a269178d09f63607a6b6295741abeeb9de25b0bf0eac0aeacab79d5750d883601bd42d7d92a17535ee34d618f4481d3328f8996949cd325bafbe4ffa86828baeb29bd183f55c68fba6005e005867304a0c5d9c015efe05fb22d00eee771a8a4fbf95142695de241744b94b71dbf356cb597c70292bd470be51f59300f471ff9de45f9efc16e\"","publicKey":"{\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}"}
+  - name: "the secret was changed after the key was made"
+    email: "ada@example.com"
+    expect: fail
+    message: ["jwks jwks_1", "BETTER_AUTH_SECRET is not the secret that encrypted it", "Failed to decrypt private key"]
+    fix: ["npx convex env set BETTER_AUTH_SECRET", "delete the jwks rows"]
+    notContains: ["auth-doctor-test-secret-0123456789abcdefx", "6ad8ba1cf53a269178d09f63607a6b6295741abe", "AAECAwQF"]
+    convexEnv: |
+      BETTER_AUTH_SECRET=auth-doctor-test-secret-0123456789abcdefx
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/jwks: |
+        {"_creationTime":1763800000000.5,"_id":"jwks_1","createdAt":1763800000000.0,"privateKey":"\"000102030405060708090a0b0c0d0e0f101112131415161736a6fc81af856ad8ba1cf53a269178d09f63607a6b6295741abeeb9de25b0bf0eac0aeacab79d5750d883601bd42d7d92a17535ee34d618f4481d3328f8996949cd325bafbe4ffa86828baeb29bd183f55c68fba6005e005867304a0c5d9c015efe05fb22d00eee771a8a4fbf95142695de241744b94b71dbf356cb597c70292bd470be51f59300f471ff9de45f9efc16e\"","publicKey":"{\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}"}
+  - name: "an envelope whose version BETTER_AUTH_SECRETS no longer lists"
+    email: "ada@example.com"
+    expect: fail
+    message: "secret version 1, which BETTER_AUTH_SECRETS no longer lists"
+    notContains: ["auth-doctor-test-secret-0123456789abcdef"]
+    convexEnv: |
+      BETTER_AUTH_SECRETS=2:auth-doctor-test-secret-0123456789abcdef-new
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/jwks: |
+        {"_creationTime":1763800000000.5,"_id":"jwks_1","createdAt":1763800000000.0,"privateKey":"\"$ba$1$000102030405060708090a0b0c0d0e0f101112131415161736a6fc81af856ad8ba1cf53a269178d09f63607a6b6295741abeeb9de25b0bf0eac0aeacab79d5750d883601bd42d7d92a17535ee34d618f4481d3328f8996949cd325bafbe4ffa86828baeb29bd183f55c68fba6005e005867304a0c5d9c015efe05fb22d00eee771a8a4fbf95142695de241744b94b71dbf356cb597c70292bd470be51f59300f471ff9de45f9efc16e\"","publicKey":"{\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}"}
+  - name: "a hand-edited key (hex without its JSON quotes)"
+    email: "ada@example.com"
+    expect: fail
+    message: "malformed"
+    notContains: ["6ad8ba1cf53a269178d09f63607a6b6295741abe"]
+    convexEnv: |
+      BETTER_AUTH_SECRET=auth-doctor-test-secret-0123456789abcdef
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/jwks: |
+        {"_creationTime":1763800000000.5,"_id":"jwks_1","createdAt":1763800000000.0,"privateKey":"000102030405060708090a0b0c0d0e0f101112131415161736a6fc81af856ad8ba1cf53a269178d09f63607a6b6295741abeeb9de25b0bf0eac0aeacab79d5750d883601bd42d7d92a17535ee34d618f4481d3328f8996949cd325bafbe4ffa86828baeb29bd183f55c68fba6005e005867304a0c5d9c015efe05fb22d00eee771a8a4fbf95142695de241744b94b71dbf356cb597c70292bd470be51f59300f471ff9de45f9efc16e","publicKey":"{\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}"}
+  - name: "an unencrypted key passes with a note"
+    email: "ada@example.com"
+    expect: pass
+    message: "unencrypted"
+    notContains: ["AAECAwQF"]
+    convexEnv: |
+      BETTER_AUTH_SECRET=auth-doctor-test-secret-0123456789abcdef
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/jwks: |
+        {"_creationTime":1763800000000.5,"_id":"jwks_1","createdAt":1763800000000.0,"privateKey":"{\"crv\":\"Ed25519\",\"d\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}","publicKey":"{\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}"}
+  - name: "without the Convex env the key is not checked"
+    email: "ada@example.com"
+    expect: skip
+    message: "give --convex-env"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/jwks: |
+        {"_creationTime":1763800000000.5,"_id":"jwks_1","createdAt":1763800000000.0,"privateKey":"\"000102030405060708090a0b0c0d0e0f101112131415161736a6fc81af856ad8ba1cf53a269178d09f63607a6b6295741abeeb9de25b0bf0eac0aeacab79d5750d883601bd42d7d92a17535ee34d618f4481d3328f8996949cd325bafbe4ffa86828baeb29bd183f55c68fba6005e005867304a0c5d9c015efe05fb22d00eee771a8a4fbf95142695de241744b94b71dbf356cb597c70292bd470be51f59300f471ff9de45f9efc16e\"","publicKey":"{\"crv\":\"Ed25519\",\"x\":\"A6EHv_POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg\",\"kty\":\"OKP\"}"}
+  - name: "no keys yet"
+    email: "ada@example.com"
+    expect: skip
+    message: "no jwks keys yet"
+    convexEnv: |
+      BETTER_AUTH_SECRET=auth-doctor-test-secret-0123456789abcdef
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/jwks: |
+"""#),
         ("ba.session.state.yaml", #"""
 # Pass/fail examples of ba.session.state: each case is a tiny export tree (see rules/README.md, Fixtures).
 rule: ba.session.state
@@ -1842,6 +2220,104 @@ cases:
         {"_creationTime":1763900001000.5,"_id":"s_old","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_old"}
       users: |
         {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_old","email":"ada@example.com","name":"Ada Example"}
+"""#),
+        ("ba.twofactor.state.yaml", #"""
+# Pass/fail examples of ba.twofactor.state (DESIGN §13.4 step 20): realistic rows of the twoFactor plugin.
+rule: ba.twofactor.state
+cases:
+  - name: "2FA not enabled"
+    email: "ada@example.com"
+    expect: pass
+    message: "2FA not enabled"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+  - name: "2FA on with its twoFactor row"
+    email: "ada@example.com"
+    expect: pass
+    message: "twoFactor row tf_u_ada"
+    notContains: "a3f1c0de9b8e7d6c5b4a3928"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","twoFactorEnabled":true,"updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/twoFactor: |
+        {"_creationTime":1763900000003.5,"_id":"tf_u_ada","backupCodes":"ba3f1c0de9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3928170","secret":"a3f1c0de9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3928170","userId":"u_ada","verified":true}
+  - name: "2FA on, the row lost (another user's row only)"
+    email: "ada@example.com"
+    expect: fail
+    message: ["twoFactorEnabled: true", "no twoFactor row of theirs exists", "locked out"]
+    fix: ["\"twoFactorEnabled\":false", "Find why the row was lost"]
+    notContains: "a3f1c0de9b8e7d6c5b4a3928"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","twoFactorEnabled":true,"updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/twoFactor: |
+        {"_creationTime":1763900000003.5,"_id":"tf_u_bob","backupCodes":"ba3f1c0de9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3928170","secret":"a3f1c0de9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3928170","userId":"u_bob","verified":true}
+  - name: "2FA on, the component has no twoFactor table (plugin fields rejected)"
+    email: "ada@example.com"
+    expect: fail
+    message: "component has no twoFactor table at all"
+    fix: "regenerate the schema with the twoFactor plugin"
+    tables:
+      betterAuth/user: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","twoFactorEnabled":true,"updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+  - name: "a Local Install that renamed the table and the field"
+    email: "ada@example.com"
+    expect: pass
+    message: "twoFactor row tf_u_ada"
+    config:
+      tables: {user: profiles, twoFactor: two_factor}
+      fields: {user: {twoFactorEnabled: two_factor_enabled}}
+    tables:
+      betterAuth/profiles: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","two_factor_enabled":true,"updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
+      betterAuth/two_factor: |
+        {"_creationTime":1763900000003.5,"_id":"tf_u_ada","backupCodes":"ba3f1c0de9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3928170","secret":"a3f1c0de9b8e7d6c5b4a39281706f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e3d2c1b0a9f8e7d6c5b4a3928170","userId":"u_ada","verified":true}
+  - name: "renamed field not configured: the flag is not seen"
+    email: "ada@example.com"
+    expect: pass
+    message: "2FA not enabled"
+    config:
+      tables: {user: profiles}
+    tables:
+      betterAuth/profiles: |
+        {"_creationTime":1763900000000.5,"_id":"u_ada","createdAt":1763900000000.0,"email":"ada@example.com","emailVerified":true,"name":"Ada Example","two_factor_enabled":true,"updatedAt":1763900000000.0}
+      betterAuth/account: |
+        {"_creationTime":1763900000001.5,"_id":"acc_u_ada","accountId":"u_ada","createdAt":1763900000000.0,"password":"0123456789abcdef0123456789abcdef:e8b256b6f9f4b1641136a66d4a26ba41a47b6c8c9bad6aa4145559ffda45ece1f0f16dec8482a3e5545feada0ba62f2b05eeb943b750c9396874e1762c78d27d","providerId":"credential","updatedAt":1763900000000.0,"userId":"u_ada"}
+      betterAuth/session: |
+        {"_creationTime":1763900001000.5,"_id":"s_u_ada","createdAt":1763900001000.0,"expiresAt":1764504801000.0,"token":"tok-ada-session-secret-0001","updatedAt":1763900001000.0,"userId":"u_ada"}
+      users: |
+        {"_creationTime":1763900000002.5,"_id":"app_ada","authId":"u_ada","email":"ada@example.com","name":"Ada Example"}
 """#),
         ("ba.user.banned.yaml", #"""
 # Pass/fail examples of ba.user.banned: each case is a tiny export tree (see rules/README.md, Fixtures).
@@ -2484,6 +2960,24 @@ cases:
     message: "no static JWKS"
     convexEnv: |
       SITE_URL=https://app.example.com
+  - name: a valid static key that is no row of the jwks table (stale after a rotation)
+    email: "ada@example.com"
+    expect: fail
+    message: ["Its key id k1 is no row of the jwks table", "jwks_new", "Could not decode token"]
+    notContains: "0011"
+    convexEnv: |
+      JWKS='[{"publicKey":"{\"kty\":\"RSA\",\"n\":\"abc\",\"e\":\"AQAB\"}","privateKey":"\"0011\"","createdAt":1767225600000,"id":"k1","alg":"RS256"}]'
+    tables:
+      betterAuth/jwks: |
+        {"_creationTime":1763800000000.5,"_id":"jwks_new","createdAt":1763800000000.0,"privateKey":"\"0011\"","publicKey":"{\"kty\":\"RSA\",\"n\":\"abc\",\"e\":\"AQAB\"}"}
+  - name: the static key is the table's newest row
+    email: "ada@example.com"
+    expect: pass
+    convexEnv: |
+      JWKS='[{"publicKey":"{\"kty\":\"RSA\",\"n\":\"abc\",\"e\":\"AQAB\"}","privateKey":"\"0011\"","createdAt":1767225600000,"id":"jwks_new","alg":"RS256"}]'
+    tables:
+      betterAuth/jwks: |
+        {"_creationTime":1763800000000.5,"_id":"jwks_new","createdAt":1763800000000.0,"privateKey":"\"0011\"","publicKey":"{\"kty\":\"RSA\",\"n\":\"abc\",\"e\":\"AQAB\"}"}
 """#),
         ("env.site-url.yaml", #"""
 # Pass/fail examples of env.site-url. Cases without an email run check-env (see rules/README.md, Fixtures).

@@ -65,6 +65,46 @@ public protocol DiagnoseDataSource {
     var seenSecrets: Set<String> { get }
     /// Up to 3 stored emails near this one ("did you mean"), asked only when no Better Auth user has it.
     func emailSuggestions(for normalizedEmail: String) throws -> [String]
+    /// The person's rows of the plugin tables and of Convex Auth's tables; `appIds` are the person's app rows.
+    func sideRows(normalizedEmail: String, userIds: [String], appIds: [String]) throws -> SideRows
+}
+
+/// The plugin and side tables of one person (DESIGN §13.4): rows of `twoFactor`, `passkey`, `verification`, every
+/// `jwks` key, and Convex Auth's tables in the app's namespace.
+public struct SideRows: Sendable {
+    /// The component's tables, when the source knows them.
+    public var componentTables: [String]?
+    public var twoFactors: [Row] = []
+    public var passkeys: [Row] = []
+    public var verifications: [Row] = []
+    public var jwks: [Row] = []
+    /// Convex Auth's tables present in the app's namespace (`authAccounts`, `authSessions`, …).
+    public var convexAuthTables: [String] = []
+    /// `authAccounts` rows of this person: the email as `providerAccountId`, or one of the app rows' ids as `userId`.
+    public var convexAuthAccounts: [Row] = []
+    /// `authSessions` of those accounts' users.
+    public var convexAuthSessions: [Row] = []
+
+    public init() {}
+}
+
+/// Convex Auth (`@convex-dev/auth`) tables (better-auth-facts-2.md §8.1).
+public enum ConvexAuthTables {
+    public static let names = ["authAccounts", "authSessions", "authRefreshTokens", "authVerificationCodes", "authVerifiers", "authRateLimits"]
+
+    /// The `authAccounts` rows that belong to this person: `providerAccountId` is the email (Convex Auth keeps it as
+    /// typed), or `userId` is one of the person's app rows (Convex Auth's `users` table).
+    public static func accounts(_ rows: [Row], normalizedEmail: String, appIds: [String]) -> [Row] {
+        let ids = Set(appIds)
+        return rows.filter { row in
+            Email.matches(row["providerAccountId"] ?? .null, normalizedEmail) || (row["userId"]?.stringValue).map(ids.contains) == true
+        }
+    }
+}
+
+extension DiagnoseDataSource {
+    /// A source without plugin tables has none.
+    public func sideRows(normalizedEmail: String, userIds: [String], appIds: [String]) throws -> SideRows { SideRows() }
 }
 
 extension DiagnoseDataSource {
@@ -90,6 +130,8 @@ public struct PersonData: Sendable {
     public var appUsers: [Row] = []
     public var linkField = "email"
     public var linkDetected = true
+    /// Plugin tables and Convex Auth's tables.
+    public var side = SideRows()
 
     public init() {}
 }
@@ -138,6 +180,12 @@ public enum PersonLookup {
         let userIds = idSet.union(extra)
         data.accounts = accounts.filter { ($0["userId"]?.stringValue).map { userIds.contains($0) } == true }
         data.sessions = sessions.filter { ($0["userId"]?.stringValue).map { userIds.contains($0) } == true }
+        var side = try source.sideRows(normalizedEmail: email, userIds: Array(userIds).sorted(),
+                                       appIds: data.appUsers.compactMap { $0["_id"]?.stringValue })
+        side.twoFactors = side.twoFactors.filter { ($0["userId"]?.stringValue).map { userIds.contains($0) } == true }
+        side.passkeys = side.passkeys.filter { ($0["userId"]?.stringValue).map { userIds.contains($0) } == true }
+        side.verifications = side.verifications.filter { SideFacts.verificationNames($0, email) }
+        data.side = side
         return data
     }
 
@@ -236,13 +284,19 @@ public struct Facts: Sendable {
             "suggestions": .list(suggestions.map { .string($0) }),
             "method": .string(method),
         ])
-        root["ba"] = .map([
+        var ba: [String: Value] = [
             "user": baUsers.first ?? .null, "users": .list(baUsers),
             "accounts": .list(data.accounts.map(SecretFields.protect)),
             "sessions": .list(data.sessions.map(SecretFields.protect)),
             // How the user can sign in, from the rows (DESIGN §13.3).
-            "signIn": data.baUsers.first.map { SignInMethods(user: .map($0), accounts: data.accounts.map { .map($0) }).facts } ?? .null,
-        ])
+            "signIn": data.baUsers.first.map {
+                SignInMethods(user: .map($0), accounts: data.accounts.map { .map($0) }, passkeys: data.side.passkeys.map { .map($0) },
+                              verifications: data.side.verifications.map { .map($0) }).facts
+            } ?? .null,
+        ]
+        for (k, v) in SideFacts.betterAuth(data.side, env: env) { ba[k] = v }
+        root["ba"] = .map(ba)
+        root["convexAuth"] = SideFacts.convexAuth(data.side)
         root["app"] = .map([
             "user": appUsers.first ?? .null, "users": .list(appUsers), "linkField": .string(data.linkField),
             "linkDetected": .bool(data.linkDetected), "table": .string(config.appTable),
@@ -257,6 +311,7 @@ public struct Facts: Sendable {
         root["input"] = .null
         root["ba"] = .null
         root["app"] = .null
+        root["convexAuth"] = .null
         return Facts(root: root)
     }
 

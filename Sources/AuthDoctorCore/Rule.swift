@@ -73,7 +73,7 @@ public struct RuleLoadError: Error, Sendable, CustomStringConvertible {
 }
 
 /// The names every rule expression can see (the facts data model, rules/README.md).
-public let factRoots: Set<String> = ["input", "source", "ba", "app", "env", "config", "now", "cli", "checks", "jwt", "probe"]
+public let factRoots: Set<String> = ["input", "source", "ba", "app", "env", "config", "now", "cli", "checks", "jwt", "probe", "convexAuth"]
 
 public enum RuleLoader {
     static let knownKeys: Set<String> = [

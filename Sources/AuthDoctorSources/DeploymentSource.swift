@@ -28,6 +28,9 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
     /// Index name → fields, per table, of the root and of the component (empty when the schema is unknown).
     let rootIndexes: [String: [(name: String, fields: [String])]]
     let componentIndexes: [String: [(name: String, fields: [String])]]
+    /// The tables of the component and of the app's namespace.
+    let componentTables: Set<String>
+    let rootTables: Set<String>
     var rows: [String: Int] = [:]
     var notes: [String] = []
     /// After one error answer from the component's adapter, lookups go through the system query.
@@ -76,10 +79,12 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         componentPath = found["path"].stringValue ?? config.component
         // Upstream reads a table that does not exist as an empty page: check the names first, as an export does.
         let componentTables = try DeploymentSource.tableNames(client, componentId)
-        for table in ["user", "account", "session"] where !componentTables.contains(table) {
-            throw client.failed("\(base): the \(config.component) component has no \(table) table (tables: \(componentTables.sorted().joined(separator: ", "))). Is `component: \(config.component)` in auth-doctor.yaml the Better Auth component?")
+        for model in ["user", "account", "session"] where !componentTables.contains(config.table(model)) {
+            throw client.failed("\(base): the \(config.component) component has no \(config.table(model)) table (tables: \(componentTables.sorted().joined(separator: ", "))). Is `component: \(config.component)` in auth-doctor.yaml the Better Auth component? \(config.tableHint(model).prefix(1).uppercased() + config.tableHint(model).dropFirst()).")
         }
+        self.componentTables = componentTables
         let rootTables = try DeploymentSource.tableNames(client, .null)
+        self.rootTables = rootTables
         guard rootTables.contains(config.appTable) else {
             let roots = rootTables.filter { !$0.hasPrefix("_") }.sorted()
             throw client.failed("\(base): no app table '\(config.appTable)' on this deployment (root tables: \(roots.isEmpty ? "none" : roots.joined(separator: ", "))). Set `appTable: NAME` in auth-doctor.yaml (--config).")
@@ -247,14 +252,18 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
     // MARK: Better Auth rows
 
     /// Component rows where `field == value`: the component's adapter, else the system query (an index, else the table).
+    /// `model` is Better Auth's name (`tables:` and `fields:` rename it and its fields); rows come back with Better
+    /// Auth's field names.
     func lookup(_ model: String, _ field: String, _ value: String) throws(SourceError) -> [Row] {
-        let what = "\(config.component)/\(model)"
-        if !adapterFailed, let rows = try adapterFindMany(model, field, value) { return rows }
-        if let index = DeploymentSource.index(componentIndexes, model, field),
-           let rows = try indexed(model, componentId, index: index, value: value, what: what) {
-            return rows
+        let table = config.table(model), stored = config.storedField(model, field)
+        let what = config.tableLabel(model)
+        if !adapterFailed, let rows = try adapterFindMany(table, stored, value) { return rows.map { config.canonical($0, model: model) } }
+        if let index = DeploymentSource.index(componentIndexes, table, stored),
+           let rows = try indexed(table, componentId, index: index, value: value, what: what) {
+            return rows.map { config.canonical($0, model: model) }
         }
-        return try scan(table: model, componentId: componentId, what: what).filter { ($0[field] ?? .null) == .string(value) }
+        return try scan(table: table, componentId: componentId, what: what).filter { ($0[stored] ?? .null) == .string(value) }
+            .map { config.canonical($0, model: model) }
     }
 
     /// `adapter:findMany` with `field == value`, all pages; nil after an error answer.
@@ -300,12 +309,12 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         let probes = DeploymentSource.variants(typed: typedEmail, normalizedEmail)
         var users: [Row] = []
         for v in probes { users += try lookup("user", "email", v) }
-        let what = "\(config.component)/user"
+        let what = config.tableLabel("user")
         if deep || !users.contains(where: { Email.matches($0["email"] ?? .null, normalizedEmail) }) {
             // Case and whitespace variants need the whole table: read it when it is small or when asked to.
-            let size = try tableSize("user", componentId)
+            let size = try tableSize(config.table("user"), componentId)
             if deep || (size ?? Int.max) <= DeploymentSource.autoScanRows {
-                let all = try scan(table: "user", componentId: componentId, what: what)
+                let all = try scan(table: config.table("user"), componentId: componentId, what: what).map { config.canonical($0, model: "user") }
                 // "Did you mean" uses what was read anyway (DESIGN §13.9).
                 scannedEmails = all.compactMap { $0["email"]?.stringValue }
                 users += all.filter { Email.matches($0["email"] ?? .null, normalizedEmail) }
@@ -330,6 +339,70 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
             sessions += try lookup("session", "userId", id)
         }
         return (accounts, sessions)
+    }
+
+    // MARK: Plugin tables and Convex Auth
+
+    /// The plugin tables and Convex Auth's tables (DESIGN §13.4), each only when the deployment has it: `twoFactor`
+    /// and `passkey` by `userId`, email-OTP `verification` rows by identifier (and magic-link rows when the table is
+    /// small enough to read), every `jwks` key, and Convex Auth's `authAccounts`/`authSessions` of this person.
+    public func sideRows(normalizedEmail: String, userIds: [String], appIds: [String]) throws -> SideRows {
+        var side = SideRows()
+        side.componentTables = componentTables.sorted()
+        func has(_ model: String) -> Bool { componentTables.contains(config.table(model)) }
+        for id in userIds {
+            if has("twoFactor") { side.twoFactors += try lookup("twoFactor", "userId", id) }
+            if has("passkey") { side.passkeys += try lookup("passkey", "userId", id) }
+        }
+        if has("verification") {
+            let table = config.table("verification")
+            if let size = try tableSize(table, componentId), size <= DeploymentSource.autoScanRows {
+                side.verifications = try scan(table: table, componentId: componentId, what: config.tableLabel("verification"))
+                    .map { config.canonical($0, model: "verification") }
+            } else {
+                for type in ["sign-in", "email-verification", "forget-password"] {
+                    side.verifications += try lookup("verification", "identifier", "\(type)-otp-\(normalizedEmail)")
+                }
+            }
+        }
+        if has("jwks") {
+            // A handful of keys: one page, without asking the size first.
+            let table = config.table("jwks")
+            let rows = try pages(config.tableLabel("jwks"), maxPages: 10) { cursor throws(SourceError) in
+                try tableQuery(table, componentId, filters: .null, numItems: 1000, cursor: cursor)
+            }
+            side.jwks = (rows ?? []).map { config.canonical($0, model: "jwks") }
+        }
+        side.convexAuthTables = ConvexAuthTables.names.filter(rootTables.contains)
+        if rootTables.contains("authAccounts") {
+            var found: [Row] = []
+            if let size = try tableSize("authAccounts", .null), size <= DeploymentSource.autoScanRows {
+                found = try scan(table: "authAccounts", componentId: .null, what: "authAccounts")
+            } else {
+                // Convex Auth keeps the email as typed: the typed and the normalized spelling.
+                for v in Set([typedEmail?.trimmingCharacters(in: .whitespacesAndNewlines) ?? normalizedEmail, normalizedEmail]) {
+                    found += try rootRows("authAccounts", "providerAccountId", v) ?? []
+                }
+                for id in appIds { found += try rootRows("authAccounts", "userId", id) ?? [] }
+            }
+            var seen = Set<String>()
+            side.convexAuthAccounts = ConvexAuthTables.accounts(found, normalizedEmail: normalizedEmail, appIds: appIds)
+                .filter { seen.insert($0["_id"]?.stringValue ?? "").inserted }
+        }
+        if rootTables.contains("authSessions") {
+            let owners = Array(Set(side.convexAuthAccounts.compactMap { $0["userId"]?.stringValue })).sorted()
+            for id in owners { side.convexAuthSessions += try rootRows("authSessions", "userId", id) ?? [] }
+        }
+        return side
+    }
+
+    /// App-namespace rows where `field == value`: through an index that starts with the field, else a plain filter.
+    func rootRows(_ table: String, _ field: String, _ value: String) throws(SourceError) -> [Row]? {
+        if let index = DeploymentSource.index(rootIndexes, table, field),
+           let found = try indexed(table, .null, index: index, value: value, what: table) {
+            return found
+        }
+        return try filtered(table, .null, field: field, value: value, what: table)
     }
 
     // MARK: App rows
@@ -402,6 +475,11 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
     }
 
     public func size(of path: String) -> Int { 0 }
+
+    public func has(_ path: String) -> Bool {
+        let table = String(path.dropLast("/documents.jsonl".count)), prefix = config.exportPrefix
+        return table.hasPrefix(prefix) ? componentTables.contains(String(table.dropFirst(prefix.count))) : rootTables.contains(table)
+    }
 
     // MARK: env
 

@@ -17,6 +17,8 @@ public protocol TableReader: AnyObject {
     func stream(_ path: String, _ consume: (Data) throws -> Void) throws(SourceError)
     /// The table's size in bytes when known (to read the biggest first), else 0.
     func size(of path: String) -> Int
+    /// True when the table exists (`_components/betterAuth/jwks/documents.jsonl`, `authAccounts/documents.jsonl`).
+    func has(_ path: String) -> Bool
 }
 
 /// A Convex snapshot export: the zip read in place, or the folder it unzips to.
@@ -113,6 +115,8 @@ public final class ExportArchive: TableReader {
     }
 
     /// The uncompressed size of a file, to schedule the biggest tables first.
+    public func has(_ path: String) -> Bool { paths.contains(path) }
+
     public func size(of path: String) -> Int {
         if let entry = entries[path] { return Int(entry.uncompressedSize) }
         guard let root else { return 0 }

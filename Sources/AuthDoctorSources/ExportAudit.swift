@@ -100,6 +100,8 @@ public final class ExportAudit {
         public var trackUsers = false
         /// The most rows read over the four tables before the audit stops with exit 2 (`--max-rows`).
         public var maxRows = ExportAudit.defaultMaxRows
+        /// The env facts (`convex`, `hosting`), for the checks that need the Convex side (the jwks keys).
+        public var env: Value = .null
 
         public init(examples: Int = 10, listRule: String? = nil, failOn: Severity = .error, now: Date = Date(),
                     trackUsers: Bool = false, maxRows: Int = ExportAudit.defaultMaxRows) {
@@ -158,6 +160,7 @@ public final class ExportAudit {
         var banned: [Bool] = []
         var timestampsOK: [Bool] = []
         var legacyApp: [UInt64] = []
+        var twoFactorEnabled: [Bool] = []
     }
 
     struct AppRows {
@@ -300,8 +303,9 @@ public final class ExportAudit {
 
     func readUsers() throws(SourceError) -> Users {
         var u = Users()
-        let fields = ["_id", "email", "emailVerified", "banned", "banExpires", "userId", "createdAt", "updatedAt", "expiresAt"]
-        try readTable("\(componentPrefix)user/documents.jsonl", fields: fields) { line, s in
+        let fields = stored("user", ["_id", "email", "emailVerified", "banned", "banExpires", "userId", "createdAt", "updatedAt", "expiresAt",
+                                     "twoFactorEnabled"])
+        try readTable(config.exportPath("user"), fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in u.ids.append(p, n) }) != nil else { return }
             u.idHash.append(ExportAudit.hashString(line, s[0]))
             let keys = ExportAudit.withString(line, s[1]) { p, n -> (UInt64, UInt64, Bool) in
@@ -318,6 +322,7 @@ public final class ExportAudit {
             u.banned.append(banned)
             u.legacyApp.append(ExportAudit.hashString(line, s[5]))
             u.timestampsOK.append(ExportAudit.timestampsOK(s[6...8]) && ExportAudit.timestampsOK(s[4...4]))
+            u.twoFactorEnabled.append(s[9] == .bool(true))
         }
         return u
     }
@@ -341,9 +346,9 @@ public final class ExportAudit {
 
     func readAccounts() throws(SourceError) -> Accounts {
         var a = Accounts()
-        let fields = ["_id", "userId", "providerId", "password", "createdAt", "updatedAt", "accessTokenExpiresAt", "refreshTokenExpiresAt"]
+        let fields = stored("account", ["_id", "userId", "providerId", "password", "createdAt", "updatedAt", "accessTokenExpiresAt", "refreshTokenExpiresAt"])
         let nullKind = UInt8(ExportAudit.kinds.count - 1)
-        try readTable("\(componentPrefix)account/documents.jsonl", fields: fields) { line, s in
+        try readTable(config.exportPath("account"), fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
             a.userHash.append(ExportAudit.hashString(line, s[1]))
             let credential = ExportAudit.withString(line, s[2]) { p, n in
@@ -364,15 +369,65 @@ public final class ExportAudit {
 
     func readSessions() throws(SourceError) -> Sessions {
         var x = Sessions()
-        let fields = ["_id", "userId", "expiresAt", "createdAt", "updatedAt"]
+        let fields = stored("session", ["_id", "userId", "expiresAt", "createdAt", "updatedAt"])
         let now = nowMs
-        try readTable("\(componentPrefix)session/documents.jsonl", fields: fields) { line, s in
+        try readTable(config.exportPath("session"), fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in x.ids.append(p, n) }) != nil else { return }
             x.userHash.append(ExportAudit.hashString(line, s[1]))
             if case .number(let e) = s[2] { x.active.append(e > now) } else { x.active.append(false) }
             x.timestampsOK.append(ExportAudit.timestampsOK(s[2...4]))
         }
         return x
+    }
+
+    /// Better Auth field names as stored (`fields:` in auth-doctor.yaml).
+    func stored(_ model: String, _ fields: [String]) -> [String] { fields.map { config.storedField(model, $0) } }
+
+    /// The owners (`userId` keys) of the `twoFactor` rows; nil without the table.
+    func readTwoFactors() throws(SourceError) -> Set<UInt64>? {
+        guard tables.has(config.exportPath("twoFactor")) else { return nil }
+        var owners = Set<UInt64>()
+        try readTable(config.exportPath("twoFactor"), fields: stored("twoFactor", ["userId"])) { line, s in
+            owners.insert(ExportAudit.hashString(line, s[0]))
+        }
+        return owners
+    }
+
+    /// Convex Auth's `authAccounts`: per row its id, the normalized key of `providerAccountId` (0 unless it is an
+    /// email), the key of `userId`, and whether it is a password account.
+    struct ConvexAuthAccounts {
+        let ids = StringArena()
+        var email: [UInt64] = []
+        var user: [UInt64] = []
+        var password: [Bool] = []
+    }
+
+    func readConvexAuthAccounts() throws(SourceError) -> ConvexAuthAccounts? {
+        guard tables.has("authAccounts/documents.jsonl") else { return nil }
+        var a = ConvexAuthAccounts()
+        try readTable("authAccounts/documents.jsonl", fields: ["_id", "providerAccountId", "userId", "provider"]) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
+            a.email.append(ExportAudit.withString(line, s[1]) { p, n in ExportAudit.emailKeys(p, n).1 } ?? 0)
+            a.user.append(ExportAudit.hashString(line, s[2]))
+            a.password.append(ExportAudit.withString(line, s[3]) { p, n in n == 8 && memcmp(p, "password", 8) == 0 } ?? false)
+        }
+        return a
+    }
+
+    /// Every `jwks` row (a handful), parsed; nil without the table.
+    func readJWKS() throws(SourceError) -> [Row]? {
+        let path = config.exportPath("jwks")
+        guard tables.has(path) else { return nil }
+        var text = Data()
+        try tables.stream(path) { (data: Data) throws(SourceError) in
+            // A real table holds a few keys of a few KB: the first 16 MiB is all of it.
+            if text.count < 16 << 20 { text.append(data) }
+        }
+        var rows: [Row] = []
+        for line in text.split(separator: 0x0A) where rows.count < 1_000 {
+            if case .map(let m)? = try? JSONParser.parse(Data(line)) { rows.append(config.canonical(m, model: "jwks")) }
+        }
+        return rows
     }
 
     // MARK: Phase 2: join and count.
@@ -392,13 +447,16 @@ public final class ExportAudit {
 
     func run(rules: RuleSet, options: Options) throws -> Result {
         var users = Users(), app = AppRows(), accounts = Accounts(), sessions = Sessions()
-        let prefix = componentPrefix
+        var twoFactors: Set<UInt64>?, convexAuth: ConvexAuthAccounts?, jwks: [Row]?
         // The biggest tables first, so two cores stay busy.
         var jobs: [(Int, () throws -> Void)] = [
-            (tables.size(of: "\(prefix)user/documents.jsonl"), { users = try self.readUsers() }),
+            (tables.size(of: config.exportPath("user")), { users = try self.readUsers() }),
             (tables.size(of: "\(config.appTable)/documents.jsonl"), { app = try self.readApp() }),
-            (tables.size(of: "\(prefix)account/documents.jsonl"), { accounts = try self.readAccounts() }),
-            (tables.size(of: "\(prefix)session/documents.jsonl"), { sessions = try self.readSessions() }),
+            (tables.size(of: config.exportPath("account")), { accounts = try self.readAccounts() }),
+            (tables.size(of: config.exportPath("session")), { sessions = try self.readSessions() }),
+            (tables.size(of: config.exportPath("twoFactor")), { twoFactors = try self.readTwoFactors() }),
+            (tables.size(of: "authAccounts/documents.jsonl"), { convexAuth = try self.readConvexAuthAccounts() }),
+            (0, { jwks = try self.readJWKS() }),
         ]
         jobs.sort { $0.0 > $1.0 }
         try Parallel.run(jobs.map(\.1))
@@ -513,6 +571,41 @@ public final class ExportAudit {
         for i in 0..<nUsers where appCount[i] == 0 { found.add("app.user.exists", user: i) }
         for i in 0..<nUsers where appCount[i] > 1 { found.add("app.user.unique", user: i) }
 
+        // ba.twofactor.state: 2FA enabled without a twoFactor row of the user.
+        for i in 0..<nUsers where users.twoFactorEnabled[i] && !(twoFactors?.contains(users.idHash[i]) ?? false) {
+            found.add("ba.twofactor.state", user: i)
+        }
+
+        // ba.jwks.decrypts: the newest key with the Convex env's secret, as diagnose checks it.
+        var skipped = Set<String>()
+        if let jwks, !jwks.isEmpty {
+            let check = SideFacts.jwksCheck(jwks, env: options.env)
+            if check.isNull {
+                skipped.insert("ba.jwks.decrypts")
+            } else if !["decrypts", "unencrypted"].contains(check["outcome"].stringValue ?? "") {
+                found.addRow("ba.jwks.decrypts", id: check["keyId"].stringValue ?? "newest key")
+                found.details["ba.jwks.decrypts"] = ["keys": jwks.count]
+            }
+        }
+
+        // app.convex-auth: Convex Auth accounts; the person is whoever has the email, or the app row the account's
+        // user is.
+        if let convexAuth {
+            var appOwner = KeyMap(capacity: app.idHash.count)
+            for r in 0..<app.idHash.count {
+                if app.folded[r] != 0, let u = primary[app.folded[r]] { appOwner.insertIfAbsent(app.idHash[r], u) }
+            }
+            var withUser = 0, password = 0
+            for k in 0..<convexAuth.ids.count {
+                let owner = (convexAuth.email[k] == 0 ? nil : primary[convexAuth.email[k]]) ?? appOwner[convexAuth.user[k]]
+                if owner != nil { withUser += 1 }
+                if convexAuth.password[k] { password += 1 }
+                found.addRow("app.convex-auth", id: convexAuth.ids[k], owner: owner)
+            }
+            found.details["app.convex-auth"] = ["withBetterAuthUser": withUser, "withoutBetterAuthUser": convexAuth.ids.count - withUser,
+                                                "passwordAccounts": password]
+        }
+
         // Sessions: of missing users; active and expired.
         var active = 0
         for k in 0..<sessions.userHash.count {
@@ -552,7 +645,10 @@ public final class ExportAudit {
             "baUsers": nUsers, "baAccounts": accounts.userHash.count, "baSessions": sessions.userHash.count,
             "appUsers": app.idHash.count, "baActiveSessions": active,
         ]
-        let findings = found.build(config: config)
+        let findings = found.build(config: config, skipped: skipped)
+        if skipped.contains("ba.jwks.decrypts") {
+            notes.append("ba.jwks.decrypts was not checked: the jwks keys are checked with the Convex side's BETTER_AUTH_SECRET; give --convex-env FILE (from `npx convex env list`) or --url.")
+        }
         for d in config.disable where rules.rule(d.rule)?.modes.contains(.audit) == true {
             notes.append("rule \(d.rule) is disabled in the config: \(d.reason)")
         }
@@ -620,16 +716,17 @@ public final class ExportAudit {
 
         /// The findings in the rule set's order, with each rule's own titles, `audit:` texts and severity
         /// (`errorWhen` too, decided by the config); rules disabled in the config are left out.
-        func build(config: Config) -> [AuditFinding] {
+        func build(config: Config, skipped: Set<String> = []) -> [AuditFinding] {
             let disabled = Set(config.disable.map(\.rule))
             let configScope = Scope(root: ["config": config.facts, "input": .null, "ba": .null, "app": .null, "env": .null,
-                                           "source": .null, "cli": .null, "now": .null, "checks": .map([:])])
+                                           "source": .null, "cli": .null, "now": .null, "checks": .map([:]), "convexAuth": .null])
             return rules.rules(for: .audit).filter { !disabled.contains($0.id) }.map { r in
                 var severity = r.audit?.severity ?? r.severity
                 if let e = r.errorWhen, (try? Evaluator.evaluate(e, configScope)) == .bool(true) { severity = .error }
                 return AuditFinding(rule: r.id, step: r.step, title: r.title, failTitle: r.failTitle, severity: severity,
                                     what: r.audit?.what ?? r.title, count: counts[r.id] ?? 0, examples: examples[r.id] ?? [],
-                                    details: details[r.id] ?? [:], fix: r.audit?.fix, failOn: options.failOn)
+                                    details: details[r.id] ?? [:], fix: r.audit?.fix, failOn: options.failOn,
+                                    skipped: skipped.contains(r.id))
             }
         }
     }

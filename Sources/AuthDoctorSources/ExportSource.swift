@@ -7,6 +7,12 @@ extension Config {
     public var exportPrefix: String {
         component.split(separator: "/").map { "_components/\($0)/" }.joined()
     }
+
+    /// The export path of a Better Auth model's table (`tables:` renames it).
+    public func exportPath(_ model: String) -> String { "\(exportPrefix)\(table(model))/documents.jsonl" }
+
+    /// The table's name in reports and row counts (`betterAuth/user`).
+    public func tableLabel(_ model: String) -> String { "\(component)/\(table(model))" }
 }
 
 /// The two value encodings of `documents.jsonl` (reference: convex-export-and-http.md).
@@ -128,8 +134,9 @@ public final class ExportSource: DiagnoseDataSource {
             let found = components.isEmpty ? "it has no components at all" : "components in it: \(components.joined(separator: ", "))"
             throw SourceError("\(path): no \(prefix.dropLast()) in this export (\(found)). Is Better Auth installed as a component under another name? Try `component: NAME` in auth-doctor.yaml (--config).")
         }
-        for table in ["user", "account", "session"] where !archive.paths.contains("\(prefix)\(table)/documents.jsonl") {
-            throw SourceError("\(path): the \(config.component) component has no \(table) table (\(prefix)\(table)/documents.jsonl is missing). The export is incomplete; export again.")
+        for model in ["user", "account", "session"] where !archive.paths.contains(config.exportPath(model)) {
+            let tables = ExportSource.tableNames(archive, prefix: prefix)
+            throw SourceError("\(path): the \(config.component) component has no \(config.table(model)) table (looked for \(config.exportPath(model)); tables in it: \(tables.isEmpty ? "none" : tables.joined(separator: ", "))). \(config.tableHint(model).prefix(1).uppercased() + config.tableHint(model).dropFirst()); otherwise the export is incomplete: export again.")
         }
         let appPath = "\(config.appTable)/documents.jsonl"
         guard archive.paths.contains(appPath) else {
@@ -146,6 +153,15 @@ public final class ExportSource: DiagnoseDataSource {
         }
         format = detected
         deployment = ExportSource.deploymentName(from: path)
+    }
+
+    /// The tables under a namespace prefix (`_components/betterAuth/`, or "" for the app's), sorted.
+    static func tableNames(_ archive: ExportArchive, prefix: String) -> [String] {
+        Set(archive.paths.compactMap { p -> String? in
+            guard p.hasPrefix(prefix), p.hasSuffix("/documents.jsonl") else { return nil }
+            let name = p.dropFirst(prefix.count).dropLast("/documents.jsonl".count)
+            return name.contains("/") || name.hasPrefix("_") ? nil : String(name)
+        }).sorted()
     }
 
     /// `snapshot_<deployment>_<ts>.zip` → `<deployment>`.
@@ -178,11 +194,17 @@ public final class ExportSource: DiagnoseDataSource {
     }
 
     /// Streams one table through the prefilter and returns the decoded candidate rows.
-    func scan(_ path: String, key: String, needles: [Needle], sampleLines: Int = 0) throws(SourceError) -> (rows: [Row], sample: [Row]) {
+    /// `model` names the Better Auth model whose renamed fields (`fields:`) get their Better Auth names back.
+    func scan(_ path: String, key: String, needles: [Needle], sampleLines: Int = 0, model: String? = nil) throws(SourceError) -> (rows: [Row], sample: [Row]) {
         let decoder = decoder(for: path)
         var rows: [Row] = []
+        let config = self.config
+        func canonical(_ v: Value) -> Row? {
+            guard case .map(let m) = decoder.decode(v) else { return nil }
+            return model.map { config.canonical(m, model: $0) } ?? m
+        }
         let scanner = LineScanner(path: path, needles: needles, sampleLines: sampleLines) { v in
-            if case .map(let m) = decoder.decode(v) { rows.append(m) }
+            if let m = canonical(v) { rows.append(m) }
         }
         try archive.stream(path) { data in scanner.feed(data) }
         scanner.finish()
@@ -193,9 +215,7 @@ public final class ExportSource: DiagnoseDataSource {
         for line in scanner.malformedAt where malformedExamples.count < 5 {
             malformedExamples.append("\(path):\(line)")
         }
-        let sample = scanner.sample.compactMap { v -> Row? in
-            if case .map(let m) = decoder.decode(v) { return m } else { return nil }
-        }
+        let sample = scanner.sample.compactMap(canonical)
         if scanner.candidatesSkipped > 0 {
             notes.append("\(path): \(scanner.candidates) lines hold the email or ids looked for; only the first \(scanner.candidates - scanner.candidatesSkipped) were read (at most \(LineScanner.maxKeptRows) rows, \(LineScanner.maxKeptBytes >> 20) MiB and \(LineScanner.maxKeptValues) JSON values per table).")
         }
@@ -206,7 +226,7 @@ public final class ExportSource: DiagnoseDataSource {
     var componentPrefix: String { config.exportPrefix }
 
     public func betterAuthUsers(normalizedEmail: String) throws -> [Row] {
-        try scan("\(componentPrefix)user/documents.jsonl", key: "\(config.component)/user", needles: [.email(normalizedEmail)]).rows
+        try scan(config.exportPath("user"), key: config.tableLabel("user"), needles: [.email(normalizedEmail)], model: "user").rows
     }
 
     public func appRows(normalizedEmail: String, ids: [String], appIds: [String]) throws -> (candidates: [Row], sample: [Row]) {
@@ -228,11 +248,11 @@ public final class ExportSource: DiagnoseDataSource {
             }),
         ]
         if !userIds.isEmpty {
-            jobs.append((archive.size(of: "\(componentPrefix)account/documents.jsonl"), {
-                accounts = try self.scan("\(self.componentPrefix)account/documents.jsonl", key: "\(self.config.component)/account", needles: needles).rows
+            jobs.append((archive.size(of: config.exportPath("account")), {
+                accounts = try self.component("account", needles: needles)
             }))
-            jobs.append((archive.size(of: "\(componentPrefix)session/documents.jsonl"), {
-                sessions = try self.scan("\(self.componentPrefix)session/documents.jsonl", key: "\(self.config.component)/session", needles: needles).rows
+            jobs.append((archive.size(of: config.exportPath("session")), {
+                sessions = try self.component("session", needles: needles)
             }))
         }
         jobs.sort { $0.0 > $1.0 }
@@ -242,9 +262,54 @@ public final class ExportSource: DiagnoseDataSource {
 
     public func accountsAndSessions(userIds: [String]) throws -> (accounts: [Row], sessions: [Row]) {
         let needles = userIds.map { Needle.exact($0) }
-        let accounts = try scan("\(componentPrefix)account/documents.jsonl", key: "\(config.component)/account", needles: needles).rows
-        let sessions = try scan("\(componentPrefix)session/documents.jsonl", key: "\(config.component)/session", needles: needles).rows
-        return (accounts, sessions)
+        return (try component("account", needles: needles), try component("session", needles: needles))
+    }
+
+    /// Candidate rows of a Better Auth model's table, with Better Auth's field names.
+    func component(_ model: String, needles: [Needle], sampleLines: Int = 0) throws(SourceError) -> [Row] {
+        let found = try scan(config.exportPath(model), key: config.tableLabel(model), needles: needles, sampleLines: sampleLines, model: model)
+        return found.rows + found.sample
+    }
+
+    /// The most `jwks` rows read (a real table holds one key, or a few after rotations).
+    static let maxJWKSRows = 1_000
+
+    /// Plugin tables and Convex Auth's tables (DESIGN §13.4): each read only when the export has it.
+    public func sideRows(normalizedEmail: String, userIds: [String], appIds: [String]) throws -> SideRows {
+        var side = SideRows()
+        let tables = ExportSource.tableNames(archive, prefix: componentPrefix)
+        side.componentTables = tables
+        func has(_ model: String) -> Bool { tables.contains(config.table(model)) }
+        let ids = userIds.map { Needle.exact($0) }
+        if !userIds.isEmpty {
+            if has("twoFactor") { side.twoFactors = try component("twoFactor", needles: ids) }
+            if has("passkey") { side.passkeys = try component("passkey", needles: ids) }
+        }
+        if has("verification") { side.verifications = try component("verification", needles: [.email(normalizedEmail)]) }
+        if has("jwks") {
+            // Every row (the table is tiny), through the sample: no needle can name them.
+            let rows = try component("jwks", needles: [], sampleLines: ExportSource.maxJWKSRows)
+            var seen = Set<String>()
+            side.jwks = rows.filter { seen.insert($0["_id"]?.stringValue ?? UUID().uuidString).inserted }
+            if (tableRows[config.tableLabel("jwks")] ?? 0) > ExportSource.maxJWKSRows {
+                lock.lock()
+                notes.append("\(config.exportPath("jwks")): only the first \(ExportSource.maxJWKSRows) keys were read.")
+                lock.unlock()
+            }
+        }
+        let roots = ExportSource.tableNames(archive, prefix: "")
+        side.convexAuthTables = ConvexAuthTables.names.filter(roots.contains)
+        if roots.contains("authAccounts") {
+            let found = try scan("authAccounts/documents.jsonl", key: "authAccounts",
+                                 needles: [.email(normalizedEmail)] + appIds.map { Needle.exact($0) }).rows
+            side.convexAuthAccounts = ConvexAuthTables.accounts(found, normalizedEmail: normalizedEmail, appIds: appIds)
+        }
+        let owners = Array(Set(side.convexAuthAccounts.compactMap { $0["userId"]?.stringValue })).sorted()
+        if roots.contains("authSessions"), !owners.isEmpty {
+            side.convexAuthSessions = try scan("authSessions/documents.jsonl", key: "authSessions", needles: owners.map { Needle.exact($0) }).rows
+                .filter { ($0["userId"]?.stringValue).map(owners.contains) == true }
+        }
+        return side
     }
 
     public var info: SourceInfo {

@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
 
-/// Runs independent jobs on the machine's cores (the biggest first, as given), and rethrows the first error.
+/// Runs independent jobs on the machine's cores (the biggest first, as given), and rethrows the first error. After
+/// an error, jobs not yet started are not started: the run fails anyway.
 enum Parallel {
     final class Box: @unchecked Sendable {
         let jobs: [() throws -> Void]
@@ -17,6 +18,10 @@ enum Parallel {
         }
         let box = Box(jobs)
         DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+            box.lock.lock()
+            let failed = !box.errors.isEmpty
+            box.lock.unlock()
+            if failed { return }
             do {
                 try box.jobs[i]()
             } catch {

@@ -168,7 +168,7 @@ public struct RuleFixture: Sendable {
     public static func materialize(_ c: Case, in dir: URL) throws {
         let fm = FileManager.default
         var tables = c.tables
-        for t in ["\(c.config.component)/user", "\(c.config.component)/account", "\(c.config.component)/session", c.config.appTable]
+        for t in ["user", "account", "session"].map({ "\(c.config.component)/\(c.config.table($0))" }) + [c.config.appTable]
             where tables[t] == nil {
             tables[t] = ""
         }

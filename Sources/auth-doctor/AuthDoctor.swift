@@ -316,6 +316,10 @@ struct Audit: ParsableCommand {
     @Option(help: ArgumentHelp("Print every id affected by this rule, one per line (with --format json: a JSON list), instead of the report.", valueName: "rule-id"))
     var list: String?
 
+    @Option(name: .customLong("convex-env"),
+            help: ArgumentHelp("The Convex deployment's variables (`npx convex env list [--prod]`): the jwks keys are checked with its BETTER_AUTH_SECRET. With --url they are read from the deployment.", valueName: "file"))
+    var convexEnv: String?
+
     @Option(name: .customLong("max-rows"), help: ArgumentHelp("Stop with exit 2 past this many rows over the tables read (audit keeps about 250 MB per million rows).", valueName: "n"))
     var maxRows = ExportAudit.defaultMaxRows
 
@@ -345,16 +349,24 @@ struct Audit: ParsableCommand {
                 if let list, !listable.contains(list) {
                     throw ListUsage(message: "--list takes one of: \(listable.joined(separator: ", ")).\(Suggest.didYouMean(list, in: listable))")
                 }
-                let options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now(),
+                var envSources = try EnvOptions.load(convex: convexEnv, hosting: [])
+                var options = ExportAudit.Options(examples: examples, listRule: list, failOn: output.failOn.severity, now: try Runner.now(),
                                                   maxRows: maxRows)
                 let result: ExportAudit.Result
-                var secrets = Set<String>()
+                var secrets = envSources.secrets
                 do {
                     if let url = deployment.resolvedURL(exportGiven: export != nil) {
                         let (live, key) = try deployment.open(url, config: cfg, prod: prod, deep: false)
                         secrets.insert(key)
+                        if envSources.convex == nil {
+                            envSources.convex = try live.environment()
+                            secrets.formUnion(envSources.secrets)
+                            SecretRegistry.shared.add(secrets)
+                        }
+                        options.env = envSources.facts
                         result = try ExportAudit.run(deployment: live, rules: rules, options: options)
                     } else {
+                        options.env = envSources.isEmpty ? .null : envSources.facts
                         result = try ExportAudit.run(source: try Runner.openExport(export, cfg, prod: prod), rules: rules, options: options)
                     }
                 } catch let e as SourceError {

@@ -10,6 +10,7 @@ import Testing
     static let compared: Set<String> = [
         "ba.user.exists", "ba.user.email-normalized", "ba.user.unique", "ba.account.credential", "ba.account.password-format",
         "ba.user.email-verified", "ba.user.banned", "app.user.exists", "app.user.link", "app.user.unique", "data.timestamps",
+        "ba.twofactor.state", "app.convex-auth",
     ]
 
     static let fixtureFiles: [String] = {
@@ -28,7 +29,7 @@ import Testing
             try RuleFixture.materialize(c, in: dir)
             let audit = try ExportAudit.run(source: try ExportSource(path: dir.path, config: c.config, isProd: false), rules: rules,
                                             options: .init(examples: 1000, now: c.now, trackUsers: true))
-            let userLines = (c.tables["\(c.config.component)/user"] ?? "").split(separator: "\n")
+            let userLines = (c.tables["\(c.config.component)/\(c.config.table("user"))"] ?? "").split(separator: "\n")
             for line in userLines {
                 guard case .map(let u)? = try? JSONParser.parse(Data(line.utf8)), let uid = u["_id"]?.stringValue else { continue }
                 // A user whose email is not text can be reached by no lookup: nothing to diagnose.

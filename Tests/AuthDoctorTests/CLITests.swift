@@ -1,4 +1,5 @@
 import AuthDoctorCore
+@testable import AuthDoctorSources
 import Foundation
 import Testing
 
@@ -124,12 +125,12 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         #expect(v["verdict"]["rule"] == .string("app.user.exists"))
         #expect(v["verdict"]["step"] == .int(10))
         let results = v["results"].listValue ?? []
-        #expect(results.count == 21)
-        #expect(results.map { $0["step"] } == ((1...19).map { .int(Int64($0)) } + [.int(22), .int(23)]))
+        #expect(results.count == 24)
+        #expect(results.map { $0["step"] } == (1...24).map { .int(Int64($0)) })
         for r in results {
             #expect(Set(r.mapValue?.keys.map { $0 } ?? []) == ["rule", "step", "title", "failTitle", "severity", "status", "message", "fix", "blockedBy", "evidence"])
         }
-        #expect(v["summary"] == .map(["pass": .int(10), "fail": .int(1), "warn": .int(0), "skip": .int(10), "error": .int(0)]))
+        #expect(v["summary"] == .map(["pass": .int(12), "fail": .int(1), "warn": .int(0), "skip": .int(11), "error": .int(0)]))
         #expect(v["verdict"]["title"] == .string("No app row for this user"))
         #expect(results[9]["failTitle"] == .string("No app row for this user"))
         #expect(results[9]["title"] == .string("App user exists"))
@@ -411,6 +412,58 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         for out in outputs {
             for secret in Secrets.seeded {
                 #expect(!out.contains(secret), "a seeded secret was printed: \(secret.prefix(12))…")
+            }
+        }
+    }
+
+    /// DESIGN §13.4: the jwks key (its plaintext JWK and its ciphertext), the secret that decrypts it, the twoFactor
+    /// secret and backup codes, a Convex Auth password hash and an OTP code never reach any output, whether the key
+    /// decrypts or not.
+    @Test func theSideTablesLeakNothing() throws {
+        let archive = try ExportArchive(path: demoExport)
+        func rows(_ table: String) throws -> [Value] {
+            let data = try archive.read(table + "/documents.jsonl", limit: 1 << 20)
+            return try data.split(separator: 0x0A).map { (line: Data) throws -> Value in try JSONParser.parse(Data(line)) }
+        }
+        let jwk = try rows("_components/betterAuth/jwks")[0]["privateKey"].stringValue ?? ""
+        let twoFactor = try rows("_components/betterAuth/twoFactor")[0]
+        let authSecret = try rows("authAccounts")[0]["secret"].stringValue ?? ""
+        let otp = try rows("_components/betterAuth/verification")[0]["value"].stringValue ?? ""
+        func secretValue(_ file: String) throws -> String {
+            let text = try String(contentsOfFile: repoRoot.appendingPathComponent("Examples/env/\(file)").path, encoding: .utf8)
+            return String(text.split(separator: "\n").first { $0.hasPrefix("BETTER_AUTH_SECRET=") }!.dropFirst("BETTER_AUTH_SECRET=".count))
+        }
+        var forbidden: [String] = [String(jwk.dropFirst(1).prefix(48)), String(jwk.dropFirst(200).prefix(40))]
+        forbidden.append("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8")
+        forbidden.append(try secretValue("convex-prod.env"))
+        forbidden.append(try secretValue("convex-secret-changed.env"))
+        forbidden.append(String((twoFactor["secret"].stringValue ?? "").prefix(40)))
+        forbidden.append(String((twoFactor["backupCodes"].stringValue ?? "").prefix(40)))
+        forbidden += [String(authSecret.prefix(32)), String(authSecret.suffix(40)), String(otp.prefix(6))]
+        #expect(forbidden.allSatisfy { $0.count >= 6 })
+        var outputs: [String] = []
+        for env in ["convex-prod.env", "convex-secret-changed.env"] {
+            let envPath = repoRoot.appendingPathComponent("Examples/env/\(env)").path
+            for email in ["ada@example.com", "frank@example.com", "grace@example.com", "henry@example.com", "ivy@example.com"] {
+                for format in ["text", "json", "markdown", "github"] {
+                    let r = try runCLI(["diagnose", email, "--export", demoExport, "--convex-env", envPath, "--format", format, "-v"])
+                    #expect([0, 1].contains(r.exitCode), "\(email) \(format): \(r.stderr)")
+                    outputs.append(r.stdout + r.stderr)
+                }
+            }
+            for format in ["text", "json", "markdown", "github"] {
+                let r = try runCLI(["audit", "--export", demoExport, "--convex-env", envPath, "--format", format, "-v", "--examples", "50"])
+                outputs.append(r.stdout + r.stderr)
+            }
+        }
+        // The checks ran: one key decrypted, the other secret did not, 2FA and Convex Auth were read.
+        #expect(outputs.contains { $0.contains("decrypts with BETTER_AUTH_SECRET") })
+        #expect(outputs.contains { $0.contains("BETTER_AUTH_SECRET is not the secret that encrypted it") })
+        #expect(outputs.contains { $0.contains("twoFactor row") })
+        #expect(outputs.contains { $0.contains("(scrypt salt:key)") })
+        for out in outputs {
+            for secret in forbidden {
+                #expect(!out.contains(secret), "a secret was printed: \(secret.prefix(8))…")
             }
         }
     }

@@ -169,10 +169,10 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
     @Test func listAndExplain() throws {
         let list = try runCLI(["rules", "list"])
         #expect(list.exitCode == 0)
-        #expect(list.stdout.split(separator: "\n").count == 36)
+        #expect(list.stdout.split(separator: "\n").count == 39)
         #expect(list.stdout.contains("  10  app.user.exists"))
         let json = try JSONParser.parse(try runCLI(["rules", "list", "--format", "json"]).stdout)
-        #expect(json["rules"].listValue?.count == 35)
+        #expect(json["rules"].listValue?.count == 38)
         #expect(json["rules"].listValue?.first?["modes"] == .list([.string("diagnose")]))
         let e = try runCLI(["rules", "explain", "app.user.link"])
         #expect(e.exitCode == 0)
@@ -185,6 +185,6 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
         let unknown = try runCLI(["rules", "explain", "app.user.exist"])
         #expect(unknown.exitCode == 2 && unknown.stderr.contains("did you mean app.user.exists"))
         let builtIn = try runCLI(["rules", "test"])
-        #expect(builtIn.exitCode == 0 && builtIn.stdout.contains("rules: 35 passed, 0 failed"))
+        #expect(builtIn.exitCode == 0 && builtIn.stdout.contains("rules: 38 passed, 0 failed"))
     }
 }

@@ -1,4 +1,4 @@
-import AuthDoctorCore
+@testable import AuthDoctorCore
 @testable import AuthDoctorSources
 import Foundation
 import Testing

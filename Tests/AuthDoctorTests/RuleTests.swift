@@ -18,7 +18,8 @@ private let checklist: [(String, Int, Severity)] = [
     ("app.user.exists", 10, .error), ("app.user.link", 11, .error), ("app.user.unique", 12, .error),
     ("ba.session.state", 13, .info), ("data.timestamps", 14, .warning), ("env.better-auth-secret", 15, .error),
     ("env.site-url", 16, .error), ("env.admin-email", 17, .error), ("env.internal-api-secret", 18, .error),
-    ("env.convex-site-url", 19, .error), ("env.jwks-static", 22, .error), ("env.trusted-origins", 23, .warning),
+    ("env.convex-site-url", 19, .error), ("ba.twofactor.state", 20, .error), ("ba.jwks.decrypts", 21, .error),
+    ("env.jwks-static", 22, .error), ("env.trusted-origins", 23, .warning), ("app.convex-auth", 24, .warning),
 ]
 
 @Suite struct Rules {

@@ -60,6 +60,12 @@ public enum FactTypes {
                 "methods": .list(.string), "kinds": .list(.string), "summary": .string, "hasPassword": .bool,
                 "credentialWithoutPassword": .bool,
             ]),
+            "tables": .list(.string), "twoFactors": .list(doc), "passkeys": .list(doc), "verifications": .list(doc),
+            "jwks": .list(doc),
+            "jwksCheck": .record(["outcome": .string, "version": .unknown, "reason": .string, "keyId": .unknown, "keys": .number]),
+        ]),
+        "convexAuth": .record([
+            "tables": .list(.string), "present": .bool, "accounts": .list(doc), "sessions": .list(doc),
         ]),
         "app": .record([
             "user": doc, "users": .list(doc), "linkField": .string, "linkDetected": .bool, "table": .string,
@@ -80,7 +86,7 @@ public enum FactTypes {
             "appTable": .string, "emailField": .string, "linkField": .string, "component": .string,
             "requireEmailVerification": .bool, "syncMutation": .string, "adminEmailEnv": .string, "adminField": .string,
             "sharedSecrets": .list(.string), "disabled": .list(.string), "adminEmailConfigured": .bool,
-            "sharedSecretsConfigured": .bool,
+            "sharedSecretsConfigured": .bool, "tables": .dictionary(.string),
         ]),
         "now": .number,
         "cli": .record(["prodFlag": .string, "run": .string, "envSet": .string, "import": .string, "data": .string, "siteUrl": .string]),

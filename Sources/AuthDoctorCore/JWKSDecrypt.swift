@@ -1,4 +1,3 @@
-import AuthDoctorCore
 import Crypto
 import Foundation
 
