@@ -31,16 +31,19 @@ let package = Package(
         ]),
         // One renderer per output format.
         .target(name: "AuthDoctorReport", dependencies: ["AuthDoctorCore"]),
-        // Thin CLI.
+        // The application layer: a request (diagnose, audit, check-env, jwt, probe) in, an outcome out: config,
+        // rules, keys, sources, the secrets union, what is printed and the exit status.
+        .target(name: "AuthDoctorApp", dependencies: ["AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport"]),
+        // Thin CLI: one file per command, parsing and printing.
         .executableTarget(name: "auth-doctor", dependencies: [
-            "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport",
+            "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "AuthDoctorApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The benchmark's inflate floor (Benchmarks/run.py): the same zip library, inflating and discarding.
         .executableTarget(name: "inflate-floor", dependencies: ["AuthDoctorSources"], path: "Benchmarks/InflateFloor"),
         .executableTarget(name: "rule-eval", dependencies: ["AuthDoctorCore"], path: "Benchmarks/RuleEval"),
         .testTarget(name: "AuthDoctorTests", dependencies: [
-            "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "auth-doctor",
+            "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "AuthDoctorApp", "auth-doctor",
             // Signs the tokens the `jwt` tests check (Ed25519, P-256, RSA).
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),

@@ -3,6 +3,8 @@ public struct RuleSet: Sendable {
     public let rules: [Rule]
     /// Ids of built-in rules that a custom rule replaced, with the file that replaced them.
     public let replaced: [(id: String, file: String)]
+    /// Ids of the team's own rules (new ones and replacements): `audit` evaluates them per user over the facts.
+    public let customIds: Set<String>
 
     /// Builds a rule set, checking what spans files: duplicate ids, unknown or cyclic `requires`,
     /// two rules on one step.
@@ -21,12 +23,6 @@ public struct RuleSet: Sendable {
                 throw RuleLoadError(file: r.file, line: 1, column: 1, message: "rule id '\(r.id)' is also defined in \(other.file)")
             }
             customIds[r.id] = r
-            // audit counts with its own population back-end, which knows only the built-in checks: a custom rule
-            // there would be silently inert (or, replacing a built-in, counted by the old predicate).
-            if r.modes.contains(.audit) {
-                throw RuleLoadError(file: r.file, line: 1, column: 1,
-                                    message: "modes: [audit] is not supported for your own rules yet: audit counts the built-in checks only. Remove audit from modes (the rule still runs in diagnose)")
-            }
             if byId[r.id] != nil { replaced.append((r.id, r.file)) }
             byId[r.id] = r
         }
@@ -69,6 +65,7 @@ public struct RuleSet: Sendable {
             }
         }
         self.rules = byId.values.sorted { ($0.step, $0.id) < ($1.step, $1.id) }
+        self.customIds = Set(customIds.keys)
         self.replaced = replaced.sorted { $0.0 < $1.0 }
     }
 

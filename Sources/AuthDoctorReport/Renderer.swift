@@ -24,11 +24,14 @@ public struct JSONRenderer: ReportRenderer {
 
     public func render(_ report: Report) -> String { JSONWriter.write(report.value) + "\n" }
 
+    /// `{"name": "auth-doctor", "version": ...}`, in every JSON document the tool writes.
+    public static var tool: Value { .map(["name": .string(toolName), "version": .string(toolVersion)]) }
+
     /// The exit-2 shape: `{"schemaVersion":1,"tool":{...},"error":{"message":...}}`.
     public static func error(_ message: String, command: String?) -> String {
         var out: [String: Value] = [
             "schemaVersion": .int(1),
-            "tool": .map(["name": .string(toolName), "version": .string(toolVersion)]),
+            "tool": tool,
             "error": .map(["message": .string(message)]),
         ]
         if let command { out["command"] = .string(command) }

@@ -50,6 +50,8 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         self.deep = deep
         self.progress = progress
         typedEmail = email
+        // The key is a secret of this source like the hashes it reads: masked wherever data lands.
+        seenSecrets.insert(key)
         isProd = prod || key.hasPrefix("prod:")
         // `prod:name|secret` and `name|secret` name the deployment; the URL's first label otherwise.
         if let bar = key.firstIndex(of: "|") {

@@ -135,6 +135,8 @@ public final class ExportAudit {
     let componentPrefix: String
     let config: Config
     let nowMs: Double
+    /// How a table's JSON becomes Convex values (the legacy export format types fields by its schema file).
+    var decoder: (String) -> ValueDecoder = { _ in ValueDecoder(format: .uniform) }
     var malformed: [String: (count: Int, at: [Int])] = [:]
     let lock = NSLock()
 
@@ -435,6 +437,7 @@ public final class ExportAudit {
     public static func run(source: ExportSource, rules: RuleSet, options: Options) throws -> Result {
         let audit = ExportAudit(tables: source.archive, config: source.config, info: { source.info }, now: options.now,
                                 maxRows: options.maxRows)
+        audit.decoder = { source.decoder(for: $0) }
         return try audit.run(rules: rules, options: options)
     }
 
@@ -623,6 +626,13 @@ public final class ExportAudit {
             found.addRow("data.timestamps", id: sessions.ids[k], owner: userIndex[sessions.userHash[k]])
         }
 
+        // The team's own audit rules, evaluated over each user's facts as diagnose builds them.
+        let disabledIds = Set(config.disable.map(\.rule))
+        let custom = rules.rules(for: .audit).filter { rules.customIds.contains($0.id) && !disabledIds.contains($0.id) }
+        if !custom.isEmpty {
+            try evaluateCustom(custom, rules: rules, options: options, decoder: decoder, into: &found)
+        }
+
         var info = sourceInfo()
         info.tableRows = [:]
         var notes: [String] = []
@@ -685,6 +695,15 @@ public final class ExportAudit {
             self.options = options
             self.rules = rules
             self.users = users
+        }
+
+        /// Forgets what was found for a rule (a team's rule that replaced a built-in one counts by its own predicate).
+        mutating func reset(_ rule: String) {
+            counts[rule] = nil
+            examples[rule] = nil
+            listed[rule] = nil
+            details[rule] = nil
+            owners[rule] = nil
         }
 
         mutating func count(_ rule: String, example: @autoclosure () -> String) {

@@ -1,3 +1,4 @@
+import AuthDoctorApp
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -20,12 +21,12 @@ enum PasswordInput {
             guard let line = try StdinInput.quietly(prompt: "Password for \(email) (not echoed, not stored): ", {
                 try StdinInput.boundedLine(maxBytes: maxBytes, tooLong: tooLong)
             }) else {
-                throw DoctorFailure(message: "--check-password: no password was typed.")
+                throw AppError.stdin("--check-password: no password was typed.")
             }
             return line
         }
         guard let line = try StdinInput.boundedLine(maxBytes: maxBytes, tooLong: tooLong) else {
-            throw DoctorFailure(message: "--check-password: no password on stdin. Pipe it in, e.g. `printf '%s' \"$PASSWORD\" | auth-doctor diagnose ... --check-password`.")
+            throw AppError.stdin("--check-password: no password on stdin. Pipe it in, e.g. `printf '%s' \"$PASSWORD\" | auth-doctor diagnose ... --check-password`.")
         }
         return line
     }
@@ -90,7 +91,7 @@ enum StdinInput {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 || !take(buffer[0]) { return }
             count += 1
-            if count > maxBytes { throw DoctorFailure(message: tooLong) }
+            if count > maxBytes { throw AppError.stdin(tooLong) }
         }
     }
 }

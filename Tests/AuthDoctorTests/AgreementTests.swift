@@ -105,24 +105,68 @@ import Testing
         #expect(list.exitCode == 64, "a disabled rule is not listable")
     }
 
-    @Test func aCustomAuditRuleIsALoadErrorNotSilentlyInert() throws {
+    /// The demo's Better Auth users, by the email diagnose is run with.
+    static let demoEmails = ["ada", "bob", "carol", "dave", "erin", "frank", "grace", "ivy", "admin"].map { "\($0)@example.com" }
+
+    @Test func aCustomAuditRuleCountsWhatDiagnoseFails() throws {
         let dir = try tempDir("auditcustom")
         defer { try? FileManager.default.removeItem(at: dir) }
+        // A team rule over app fields: verified users must have an active subscription. Not every demo user has one.
         try Data("""
             id: app.user.plan
-            step: 40
-            title: Paying users have a plan
+            step: 60
+            title: Verified users have an active subscription
             modes: [diagnose, audit]
-            assert: app.user.plan != null
-            message: "no plan"
+            requires: [app.user.exists]
+            when: ba.user.emailVerified == true
+            assert: app.user.subscriptionStatus == "active"
+            message: "no active subscription"
             audit:
-              what: users without a plan
+              what: verified users without an active subscription
 
             """.utf8).write(to: dir.appendingPathComponent("app.user.plan.yaml"))
-        let r = try runCLI(["audit", "--export", demoExport, "--rules", dir.path])
-        #expect(r.exitCode == 2)
-        #expect(r.stderr.contains("modes: [audit] is not supported for your own rules yet"))
+        var failing: [String] = []
+        for email in AuditFromRules.demoEmails {
+            let r = try runCLI(["diagnose", email, "--export", demoExport, "--rules", dir.path, "--format", "json"])
+            let result = try JSONParser.parse(r.stdout)["results"].listValue?.first { $0["rule"].stringValue == "app.user.plan" }
+            if result?["status"].stringValue == "fail" { failing.append(email) }
+        }
+        #expect(!failing.isEmpty && failing.count < AuditFromRules.demoEmails.count, "the rule must split the demo: \(failing)")
+        let audit = try runCLI(["audit", "--export", demoExport, "--rules", dir.path, "--format", "json", "--examples", "20"])
+        let finding = try JSONParser.parse(audit.stdout)["findings"].listValue?.first { $0["rule"].stringValue == "app.user.plan" }
+        #expect(finding?["count"] == .int(Int64(failing.count)), "\(audit.stdout)")
+        #expect(Set((finding?["examples"].listValue ?? []).compactMap { $0.stringValue.map(Email.normalize) }) == Set(failing))
+        #expect(finding?["what"].stringValue == "verified users without an active subscription")
+        // --list takes it, and gives the users' ids.
+        let list = try runCLI(["audit", "--export", demoExport, "--rules", dir.path, "--list", "app.user.plan"])
+        #expect(list.exitCode == 0 && list.stdout.split(separator: "\n").count == failing.count, "\(list.stderr)")
+        // disable applies to it as to the built-in rules.
+        let cfgDir = try tempDir("auditcustomcfg")
+        defer { try? FileManager.default.removeItem(at: cfgDir) }
+        let cfg = cfgDir.appendingPathComponent("auth-doctor.yaml")
+        try Data("disable:\n  - rule: app.user.plan\n    reason: subscriptions are optional this quarter\n".utf8).write(to: cfg)
+        let disabled = try runCLI(["audit", "--export", demoExport, "--rules", dir.path, "--config", cfg.path, "--format", "json"])
+        #expect(disabled.exitCode == 1, "\(disabled.stderr)")
+        #expect(try JSONParser.parse(disabled.stdout)["findings"].listValue?.contains { $0["rule"].stringValue == "app.user.plan" } == false)
         let missing = try runCLI(["audit", "--export", demoExport, "--list", "nope.rule"])
         #expect(missing.exitCode == 64 && missing.stderr.contains("--list takes one of: ba.user.email-normalized"))
     }
+
+    @Test func aRuleThatReplacesABuiltInOneCountsByItsOwnPredicate() throws {
+        let dir = try tempDir("auditreplace")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The team's ba.user.email-verified: an unverified email is fine for users who signed in with GitHub.
+        let builtIn = try String(contentsOf: repoRoot.appendingPathComponent("rules/ba.user.email-verified.yaml"), encoding: .utf8)
+        let replaced = builtIn.replacingOccurrences(of: "\nassert:", with: "\nwhen: ba.user.name != \"Erin Hunter\"\nassert:")
+        #expect(replaced != builtIn && !builtIn.contains("\nwhen:"))
+        try Data(replaced.utf8).write(to: dir.appendingPathComponent("ba.user.email-verified.yaml"))
+        let before = try runCLI(["audit", "--export", demoExport, "--format", "json"])
+        let after = try runCLI(["audit", "--export", demoExport, "--rules", dir.path, "--format", "json"])
+        func count(_ r: RunResult) throws -> Value? {
+            try JSONParser.parse(r.stdout)["findings"].listValue?.first { $0["rule"].stringValue == "ba.user.email-verified" }?["count"]
+        }
+        #expect(try count(before) == .int(1))
+        #expect(try count(after) == .int(0), "\(after.stdout)")
+    }
+
 }
