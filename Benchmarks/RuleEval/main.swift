@@ -22,7 +22,7 @@ for i in 0..<n {
     d.linkField = "authId"
     datas.append(d)
 }
-let source = SourceInfo(kind: "export", location: "x")
+let source = SourceInfo(kind: .export, location: "x")
 let engine = Engine(rules: rules, failOn: .error)
 var t = Date()
 var facts: [Facts] = []

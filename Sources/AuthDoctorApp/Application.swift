@@ -191,7 +191,7 @@ public struct Application: Sendable {
         let (config, rules) = try setup(r.common)
         var env = try workspace.loadEnv(convex: r.convexEnv, hosting: r.hostingEnv)
         var files = (r.convexEnv.map { [$0] } ?? []) + r.hostingEnv
-        var kind = "env"
+        var kind = SourceKind.env
         var keyIsProd = false
         if let url = workspace.deploymentURL(given: r.url, otherSourceNamed: r.convexEnv != nil) {
             let key = try workspace.deploymentKey(file: r.adminKeyFile)
@@ -199,7 +199,7 @@ public struct Application: Sendable {
             env.convex = try AppError.reading { try DeploymentSource.environment(try DeploymentClient(url: url, key: key.value)) }
             workspace.secrets.add(env.secrets)
             files.insert(url, at: 0)
-            kind = "deployment"
+            kind = .deployment
         }
         let source = SourceInfo(kind: kind, location: files.joined(separator: ", "),
                                 isProd: r.common.prod || keyIsProd || env.hostingIsProd)

@@ -2,6 +2,15 @@ import AuthDoctorCore
 import AuthDoctorReport
 import Foundation
 
+/// The commands, as their errors and JSON documents name them.
+public enum CommandName: String, Sendable {
+    case diagnose, audit, jwt, probe
+    case checkEnv = "check-env"
+    case rulesList = "rules list"
+    case rulesExplain = "rules explain"
+    case rulesTest = "rules test"
+}
+
 /// How the operator asked to see the outcome.
 public struct Presentation: Sendable {
     public var format: OutputFormat
@@ -40,7 +49,7 @@ public struct Delivery: Sendable, Equatable {
 
     /// An outcome as the operator sees it. The exit status: 2 when the doctor could not do its job (an incomplete
     /// verdict), 1 when a rule failed at or above `--fail-on`, else 0; `audit --list` prints the ids and exits 0.
-    public static func of(_ outcome: Outcome, command: String, presentation p: Presentation, workspace: Workspace) -> Delivery {
+    public static func of(_ outcome: Outcome, command: CommandName, presentation p: Presentation, workspace: Workspace) -> Delivery {
         var d = Delivery()
         let report = outcome.report
         if let listed = outcome.listed {
@@ -67,15 +76,15 @@ public struct Delivery: Sendable, Equatable {
     }
 
     /// An error as the operator sees it: on stderr, and on stdout as JSON or a GitHub annotation in those formats.
-    public static func of(_ error: AppError, command: String, format: OutputFormat, workspace: Workspace) -> Delivery {
+    public static func of(_ error: AppError, command: CommandName, format: OutputFormat, workspace: Workspace) -> Delivery {
         var d = Delivery()
         let message = workspace.secrets.masked(error.description)
         d.stderr = "auth-doctor: error: \(message)\n"
         d.exitCode = error.exitCode
         guard error.exitCode == 2 else { return d }
         switch format {
-        case .json: d.stdout = JSONRenderer.error(message, command: command)
-        case .github: d.stdout = "::error title=auth-doctor \(command)::\(GitHubRenderer.data(message))\n"
+        case .json: d.stdout = JSONRenderer.error(message, command: command.rawValue)
+        case .github: d.stdout = "::error title=auth-doctor \(command.rawValue)::\(GitHubRenderer.data(message))\n"
         default: break
         }
         return d

@@ -65,7 +65,7 @@ extension Application {
         do { token = try ConvexToken.read(r.input) } catch { throw .stdin("stdin: \(error.description)") }
         var env = try workspace.loadEnv(convex: r.convexEnv, hosting: [])
         var site = r.convexSite.map { (url: $0, from: "--convex-site") }
-        var source = SourceInfo(kind: env.convex == nil ? "token" : "env", location: r.convexEnv ?? "stdin", isProd: r.common.prod)
+        var source = SourceInfo(kind: env.convex == nil ? .token : .env, location: r.convexEnv ?? "stdin", isProd: r.common.prod)
         var data: TokenData?
         let ids = TokenIds(token)
         if let url = workspace.deploymentURL(given: r.data.url, otherSourceNamed: r.data.export != nil) {
@@ -122,7 +122,7 @@ extension Application {
         guard site != nil || convex != nil else { throw .nothingToProbe }
         let observation = ProbeClient().run(site: site, convexSite: convex)
         secrets.formUnion(env.secrets)
-        let source = SourceInfo(kind: "http", location: [site?.url, convex?.url].compactMap { $0 }.joined(separator: ", "),
+        let source = SourceInfo(kind: .http, location: [site?.url, convex?.url].compactMap { $0 }.joined(separator: ", "),
                                 isProd: r.common.prod || keyIsProd || env.hostingIsProd)
         var options = Doctor.Options(config: config, rules: rules, failOn: r.common.failOn, now: try workspace.now(),
                                      env: env.isEmpty ? .null : env.facts, envNotes: env.notes + notes, secrets: secrets)

@@ -17,9 +17,25 @@ public enum Email {
     }
 }
 
+/// What kind of place a report's data came from (the report's `source.kind`).
+public enum SourceKind: String, Sendable {
+    /// A `npx convex export` zip or folder.
+    case export
+    /// A live deployment (`--url`), read-only.
+    case deployment
+    /// Env files only (check-env, a jwt checked against `--convex-env`).
+    case env
+    /// A token and nothing else (jwt without data).
+    case token
+    /// The HTTP answers of `probe`.
+    case http
+    /// A source used internally that is never reported.
+    case none = ""
+}
+
 /// Where the data came from, as shown in the report's `source` object.
 public struct SourceInfo: Sendable {
-    public var kind: String
+    public var kind: SourceKind
     public var location: String
     public var deployment: String?
     public var isProd: Bool
@@ -31,7 +47,7 @@ public struct SourceInfo: Sendable {
     /// How the source had to look things up, for the report (a live lookup that scanned, a table too big to read).
     public var notes: [String] = []
 
-    public init(kind: String, location: String, deployment: String? = nil, isProd: Bool = false, exportFormat: String? = nil,
+    public init(kind: SourceKind, location: String, deployment: String? = nil, isProd: Bool = false, exportFormat: String? = nil,
                 malformedLines: Int = 0, malformedExamples: [String] = [], tableRows: [String: Int] = [:], notes: [String] = []) {
         self.kind = kind
         self.location = location
@@ -342,7 +358,7 @@ public struct Facts: Sendable {
             }
         }
         var sourceFacts: [String: Value] = [
-            "kind": .string(source.kind), "location": .string(source.location),
+            "kind": .string(source.kind.rawValue), "location": .string(source.location),
             "deployment": source.deployment.map { .string($0) } ?? .null, "isProd": .bool(source.isProd),
             "exportFormat": source.exportFormat.map { .string($0) } ?? .null,
             "malformedLines": .int(Int64(source.malformedLines)),

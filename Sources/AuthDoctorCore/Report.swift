@@ -101,10 +101,10 @@ public struct Report: Sendable {
         func opt(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
         func optInt(_ i: Int?) -> Value { i.map { .int(Int64($0)) } ?? .null }
         var src: [String: Value] = [
-            "kind": .string(source.kind), "location": .string(source.location), "deployment": opt(source.deployment),
+            "kind": .string(source.kind.rawValue), "location": .string(source.location), "deployment": opt(source.deployment),
             "isProd": .bool(source.isProd),
         ]
-        if source.kind == "export" {
+        if source.kind == .export {
             src["exportFormat"] = opt(source.exportFormat)
             src["malformedLines"] = .int(Int64(source.malformedLines))
         }

@@ -76,7 +76,7 @@ public struct MarkdownRenderer: ReportRenderer {
         }
         out.append(head)
         out.append("")
-        var src = "**Source:** \(report.source.kind) \(MarkdownRenderer.code(report.source.location))"
+        var src = "**Source:** \(report.source.kind.rawValue) \(MarkdownRenderer.code(report.source.location))"
         if let f = report.source.exportFormat { src += ", \(f) format" }
         if let d = report.source.deployment { src += ", deployment \(MarkdownRenderer.code(d))" }
         if report.source.isProd { src += ", prod" }

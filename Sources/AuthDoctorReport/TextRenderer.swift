@@ -41,7 +41,7 @@ public struct TextRenderer: ReportRenderer {
         if let f = report.source.exportFormat { details.append("\(f) format") }
         if let d = report.source.deployment { details.append("deployment \(d)") }
         if report.source.isProd { details.append("prod") }
-        out += wrap("source: \(report.source.kind) \(report.source.location)" + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))"), indent: "  ")
+        out += wrap("source: \(report.source.kind.rawValue) \(report.source.location)" + (details.isEmpty ? "" : " (\(details.joined(separator: ", ")))"), indent: "  ")
         if let input = report.input, let cleaned = input.cleanedFrom {
             out += wrap("input: cleaned \"\(cleaned)\" to \(input.email)", indent: "  ")
         }

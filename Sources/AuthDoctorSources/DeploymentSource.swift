@@ -514,7 +514,7 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
     public var info: SourceInfo {
         lock.lock()
         defer { lock.unlock() }
-        var info = SourceInfo(kind: "deployment", location: client.baseString, deployment: deployment, isProd: isProd, tableRows: rows)
+        var info = SourceInfo(kind: .deployment, location: client.baseString, deployment: deployment, isProd: isProd, tableRows: rows)
         info.notes = notes
         return info
     }

@@ -5,7 +5,7 @@ extension ExportAudit {
     /// Up to `limit` stored emails of the Better Auth `user` table that the operator may have meant (DESIGN §13.1),
     /// reading every row once through the field scanner, keeping only the best few in memory.
     static func emailSuggestions(near email: String, reader: TableReader, config: Config, limit: Int = 3) throws(SourceError) -> [String] {
-        let audit = ExportAudit(tables: reader, config: config, info: { SourceInfo(kind: "", location: "") }, now: Date())
+        let audit = ExportAudit(tables: reader, config: config, info: { SourceInfo(kind: .none, location: "") }, now: Date())
         var best: [String] = []
         var batch: [String] = []
         func flush() {

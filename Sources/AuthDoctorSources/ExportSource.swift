@@ -313,7 +313,7 @@ public final class ExportSource: DiagnoseDataSource {
     }
 
     public var info: SourceInfo {
-        SourceInfo(kind: "export", location: archive.location, deployment: deployment, isProd: isProd,
+        SourceInfo(kind: .export, location: archive.location, deployment: deployment, isProd: isProd,
                    exportFormat: format.rawValue, malformedLines: malformed, malformedExamples: malformedExamples,
                    tableRows: tableRows, notes: notes.sorted())
     }

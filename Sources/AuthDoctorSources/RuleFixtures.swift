@@ -216,7 +216,7 @@ public struct RuleFixture: Sendable {
                 if let (text, convexSite) = c.jwt {
                     let token = try ConvexToken.read(text)
                     var data: TokenData?
-                    var source = SourceInfo(kind: "token", location: "fixture", isProd: c.prod)
+                    var source = SourceInfo(kind: .token, location: "fixture", isProd: c.prod)
                     if !c.tables.isEmpty {
                         try RuleFixture.materialize(c, in: dir)
                         let export = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
@@ -230,7 +230,7 @@ public struct RuleFixture: Sendable {
                     let observation = ProbeObservation.observe(site: probe.site, convexSite: probe.convexSite) { request in
                         probe.answers[request.role] ?? .failed(kind: "error", text: "no answer recorded for \(request.role) in the fixture")
                     }
-                    outcome = Doctor.probe(observation, source: SourceInfo(kind: "http", location: "fixture", isProd: c.prod), options: options)
+                    outcome = Doctor.probe(observation, source: SourceInfo(kind: .http, location: "fixture", isProd: c.prod), options: options)
                 } else if let email = c.email, let r = rules.rule(rule), !r.modes.contains(.diagnose), r.modes.contains(.audit) {
                     // An audit-only rule: the case's export audited, the rule's finding checked.
                     try RuleFixture.materialize(c, in: dir)
@@ -250,7 +250,7 @@ public struct RuleFixture: Sendable {
                     let source = try ExportSource(path: dir.path, config: c.config, isProd: c.prod)
                     outcome = try Doctor.diagnose(email: email, source: source, options: options)
                 } else {
-                    outcome = Doctor.checkEnv(source: SourceInfo(kind: "env", location: "fixture", isProd: c.prod), options: options)
+                    outcome = Doctor.checkEnv(source: SourceInfo(kind: .env, location: "fixture", isProd: c.prod), options: options)
                 }
                 guard let r = outcome.report.results.first(where: { $0.rule == rule }) else {
                     failed("rule \(rule) did not run")

@@ -62,6 +62,6 @@ struct Audit: ParsableCommand {
         request.convexEnv = convexEnv
         request.maxRows = maxRows
         request.progress = terminalProgress
-        try execute("audit", output) { app throws(AppError) in try app.audit(request) }
+        try execute(.audit, output) { app throws(AppError) in try app.audit(request) }
     }
 }

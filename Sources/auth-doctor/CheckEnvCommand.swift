@@ -47,6 +47,6 @@ struct CheckEnv: ParsableCommand {
         try checkArguments()
         let request = CheckEnvRequest(convexEnv: env.convexEnv, hostingEnv: env.hostingEnv, url: deployment.url,
                                       adminKeyFile: deployment.adminKeyFile, common: common.request(output, ruleOptions))
-        try execute("check-env", output) { app throws(AppError) in try app.checkEnv(request) }
+        try execute(.checkEnv, output) { app throws(AppError) in try app.checkEnv(request) }
     }
 }

@@ -68,6 +68,6 @@ struct Diagnose: ParsableCommand {
         request.hostingEnv = env.hostingEnv
         request.progress = terminalProgress
         if checkPassword { request.password = { normalized in try PasswordInput.read(for: normalized) } }
-        try execute("diagnose", output) { app throws(AppError) in try app.diagnose(request) }
+        try execute(.diagnose, output) { app throws(AppError) in try app.diagnose(request) }
     }
 }

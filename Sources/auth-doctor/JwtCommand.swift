@@ -65,7 +65,7 @@ struct Jwt: ParsableCommand {
     }
 
     func run() throws {
-        try execute("jwt", output) { app throws(AppError) in
+        try execute(.jwt, output) { app throws(AppError) in
             let input = try Jwt.readInput()
             return try app.jwt(JwtRequest(input: input, convexSite: convexSite, data: deployment.data(export: export), convexEnv: convexEnv,
                                           common: common.request(output, ruleOptions)))

@@ -119,7 +119,7 @@ let terminalProgress: @Sendable (String) -> Void = { line in
 
 /// Runs a request through the application layer and ends the process the way its delivery says. Every error of the
 /// layers below arrives here as an `AppError` and becomes exit 2 (or 64) in this one place.
-func execute(_ command: String, _ output: OutputOptions, _ body: (Application) throws(AppError) -> Outcome) throws -> Never {
+func execute(_ command: CommandName, _ output: OutputOptions, _ body: (Application) throws(AppError) -> Outcome) throws -> Never {
     let app = Application()
     let delivery: Delivery
     do {

@@ -70,6 +70,6 @@ struct Probe: ParsableCommand {
     func run() throws {
         let request = ProbeRequest(site: site, convexSite: convexSite, convexEnv: env.convexEnv, hostingEnv: env.hostingEnv,
                                    url: deployment.url, adminKeyFile: deployment.adminKeyFile, common: common.request(output, ruleOptions))
-        try execute("probe", output) { app throws(AppError) in try app.probe(request) }
+        try execute(.probe, output) { app throws(AppError) in try app.probe(request) }
     }
 }

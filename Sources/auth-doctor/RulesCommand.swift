@@ -22,7 +22,7 @@ struct RulesCommand: ParsableCommand {
     static func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
 
     /// Exit 2 with the message on stderr (and as JSON on stdout with --format json).
-    static func fail(_ error: AppError, json: Bool, command: String) -> ExitCode {
+    static func fail(_ error: AppError, json: Bool, command: CommandName) -> ExitCode {
         let app = Application()
         let d = Delivery.of(error, command: command, format: json ? .json : .text, workspace: app.workspace)
         return ExitCode(d.write())
@@ -44,7 +44,7 @@ struct RulesCommand: ParsableCommand {
         func run() throws {
             let set: RuleSet
             do { set = try load(config: config, folders: ruleOptions.folders) } catch let e as AppError {
-                throw fail(e, json: format == .json, command: "rules list")
+                throw fail(e, json: format == .json, command: .rulesList)
             }
             write(format == .json ? RuleCatalogRenderer.json(set) : RuleCatalogRenderer.text(set))
         }
@@ -62,11 +62,11 @@ struct RulesCommand: ParsableCommand {
         func run() throws {
             let set: RuleSet
             do { set = try load(config: config, folders: ruleOptions.folders) } catch let e as AppError {
-                throw fail(e, json: false, command: "rules explain")
+                throw fail(e, json: false, command: .rulesExplain)
             }
             guard let r = set.rule(id) else {
                 let close = set.rules.map(\.id).filter { $0.contains(id) || id.contains($0) || $0.split(separator: ".").last.map { id.contains($0) } == true }
-                throw fail(.ruleNotFound(id: id, close: close), json: false, command: "rules explain")
+                throw fail(.ruleNotFound(id: id, close: close), json: false, command: .rulesExplain)
             }
             var out = "\(r.id) — \(r.title)\n"
             out += "step \(r.step), \(r.severity.rawValue)\(r.errorWhen != nil ? " (error when errorWhen holds)" : ""), modes: \(r.modes.map(\.rawValue).joined(separator: ", "))\n"
@@ -104,7 +104,7 @@ struct RulesCommand: ParsableCommand {
         func run() throws {
             let report: RuleTestReport
             do { report = try Application().testRules(folder: folder) } catch {
-                throw fail(error, json: format == .json, command: "rules test")
+                throw fail(error, json: format == .json, command: .rulesTest)
             }
             let entries = report.entries.map { RuleTestRenderer.Entry(rule: $0.rule, cases: $0.cases, failures: $0.failures) }
             write(format == .json ? RuleTestRenderer.json(entries) : RuleTestRenderer.text(entries))

@@ -19,7 +19,7 @@ import Testing
         let app = Self.app()
         let outcome = try app.diagnose(try Self.diagnose("admin@example.com"))
         #expect(outcome.report.verdict.rule == "app.user.exists")
-        let d = Delivery.of(outcome, command: "diagnose", presentation: Presentation(width: 80), workspace: app.workspace)
+        let d = Delivery.of(outcome, command: .diagnose, presentation: Presentation(width: 80), workspace: app.workspace)
         #expect(d.exitCode == 1 && d.stderr.isEmpty && d.stepSummary == nil)
         #expect(d.stdout.contains("Verdict: problem at step 10, app.user.exists"))
         // The stored password hashes the run saw are secrets of the outcome, never printed.
@@ -30,10 +30,10 @@ import Testing
     @Test func theStepSummaryIsMaskedAndOnlyForGitHub() throws {
         let app = Self.app(["GITHUB_STEP_SUMMARY": "/tmp/summary.md"])
         let outcome = try app.diagnose(try Self.diagnose("ada@example.com"))
-        let github = Delivery.of(outcome, command: "diagnose", presentation: Presentation(format: .github), workspace: app.workspace)
+        let github = Delivery.of(outcome, command: .diagnose, presentation: Presentation(format: .github), workspace: app.workspace)
         #expect(github.stepSummary?.path == "/tmp/summary.md")
         #expect(github.stepSummary.map { !$0.text.contains("ada@example.com") } == true, "personal data is masked in the summary")
-        let text = Delivery.of(outcome, command: "diagnose", presentation: Presentation(format: .text), workspace: app.workspace)
+        let text = Delivery.of(outcome, command: .diagnose, presentation: Presentation(format: .text), workspace: app.workspace)
         #expect(text.stepSummary == nil && text.exitCode == 0)
     }
 
@@ -81,12 +81,12 @@ import Testing
     @Test func anErrorIsDeliveredInTheFormatAsked() throws {
         let workspace = Workspace(environment: [:])
         let error = AppError.configUnreadable(path: "team/auth-doctor.yaml")
-        let json = Delivery.of(error, command: "audit", format: .json, workspace: workspace)
+        let json = Delivery.of(error, command: .audit, format: .json, workspace: workspace)
         #expect(json.exitCode == 2 && json.stderr.hasPrefix("auth-doctor: error: team/auth-doctor.yaml: cannot read the config file"))
         #expect(try JSONParser.parse(json.stdout)["error"]["message"].stringValue?.contains("team/auth-doctor.yaml") == true)
-        let github = Delivery.of(error, command: "audit", format: .github, workspace: workspace)
+        let github = Delivery.of(error, command: .audit, format: .github, workspace: workspace)
         #expect(github.stdout.hasPrefix("::error title=auth-doctor audit::"))
-        let usage = Delivery.of(AppError.usage("--list takes one of: x"), command: "audit", format: .json, workspace: workspace)
+        let usage = Delivery.of(AppError.usage("--list takes one of: x"), command: .audit, format: .json, workspace: workspace)
         #expect(usage.exitCode == 64 && usage.stdout.isEmpty)
     }
 
@@ -100,7 +100,7 @@ import Testing
         audit.list = "app.user.exists"
         let listed = try app.audit(audit)
         #expect(listed.listed?.count == 1)
-        let d = Delivery.of(listed, command: "audit", presentation: Presentation(), workspace: app.workspace)
+        let d = Delivery.of(listed, command: .audit, presentation: Presentation(), workspace: app.workspace)
         #expect(d.exitCode == 0 && d.stdout.split(separator: "\n").count == 1)
     }
 }

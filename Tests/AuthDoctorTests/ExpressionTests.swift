@@ -208,3 +208,26 @@ private func syntaxError(_ text: String) -> ExpressionSyntaxError? {
         }
     }
 }
+
+/// The functions are one registry (`Builtin`): every one is documented, arity-checked and secret-safe at load.
+@Suite struct BuiltinRegistry {
+    static func load(_ assert: String) throws -> Rule {
+        try RuleLoader.load(yaml: "id: team.x\nstep: 90\ntitle: X\nfailTitle: Y\nassert: 'type(\(assert)) != \"z\"'\nmessage: m\n", file: "team.x.yaml")
+    }
+
+    @Test(arguments: Builtin.allCases)
+    func everyFunctionIsDocumentedAndRefusesTheWrongArity(_ f: Builtin) throws {
+        let readme = try String(contentsOf: repoRoot.appendingPathComponent("rules/README.md"), encoding: .utf8)
+        #expect(readme.contains("`\(f.rawValue)("), "rules/README.md documents \(f.rawValue)()")
+        let field = f == .has ? "ba.user.email" : "\"x\""
+        let tooMany = "\(f.rawValue)(" + Array(repeating: field, count: f.arity.upperBound + 1).joined(separator: ", ") + ")"
+        #expect(throws: RuleLoadError.self) { try Self.load(tooMany) }
+        // Arguments of a type the checker cannot know (a field of the app row) fit every function.
+        let fits = "\(f.rawValue)(" + Array(repeating: "app.user.anything", count: f.arity.lowerBound).joined(separator: ", ") + ")"
+        #expect(throws: Never.self) { try Self.load(fits) }
+        // A secret (the account's password hash) reaches only the functions that classify it.
+        let secret = "\(f.rawValue)(ba.accounts.first(a, a.providerId == \"credential\").password" + String(repeating: ", \"x\"", count: f.arity.lowerBound - 1) + ")"
+        let loaded = (try? Self.load(secret)) != nil
+        #expect(loaded == f.looksAtSecrets, "\(f.rawValue)() and secrets")
+    }
+}

@@ -102,7 +102,9 @@ private func head(_ status: Int, _ extra: String = "") -> [UInt8] {
             }
             defer { f.stop() }
             let (r, seconds) = try timed(["diagnose", "ada@example.com", "--url", f.url])
-            #expect(r.exitCode == 2 && r.stderr.contains(message), "\(path): \(r.stderr)")
+            // The whole run in the message: a CI failure once showed an empty stderr and no other clue.
+            #expect(r.exitCode == 2 && r.stderr.contains(message),
+                    "\(path): exit \(r.exitCode), stderr: \(r.stderr), stdout: \(r.stdout.prefix(2000)), requests: \(f.log.map { "\($0.method) \($0.path) \($0.udf ?? "")" })")
             #expect(seconds < 10, "\(path): \(seconds) s")
         }
     }

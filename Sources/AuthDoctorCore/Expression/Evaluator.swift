@@ -137,20 +137,11 @@ final class RegexCache: @unchecked Sendable {
 
 /// The functions and macros of the expression language, with their arities (receiver included).
 public enum Builtins {
-    public static let functions: [String: ClosedRange<Int>] = [
-        "size": 1...1, "lower": 1...1, "upper": 1...1, "trim": 1...1, "matches": 2...2,
-        "startsWith": 2...2, "endsWith": 2...2, "contains": 2...2, "join": 2...2, "type": 1...1,
-        "max": 1...1, "min": 1...1, "iso": 1...1, "hashKind": 1...1, "hashShape": 1...1, "shape": 1...1, "keys": 1...1,
-        "coalesce": 1...16, "has": 1...1, "string": 1...1, "int": 1...1, "double": 1...1,
-        "split": 2...2, "sum": 1...1, "trimPrefix": 2...2, "trimSuffix": 2...2,
-        "shapeLength": 1...1, "hashParts": 1...1, "knownDefault": 1...1,
-    ]
+    /// Each function's arity, by name (the registry is `Builtin`).
+    public static let functions: [String: ClosedRange<Int>] = Dictionary(uniqueKeysWithValues: Builtin.allCases.map { ($0.rawValue, $0.arity) })
     public static let macros: Set<String> = ["exists", "all", "filter", "map", "first", "count"]
-    /// The only functions a secret may be given to: they classify its shape and reveal nothing of its characters
-    /// (plus those that pass it through or print only its shape). Anything else could read it bit by bit.
-    public static let secretClassifiers: Set<String> = [
-        "hashKind", "hashShape", "shape", "shapeLength", "hashParts", "knownDefault", "type", "coalesce", "string", "has",
-    ]
+    /// The functions a secret may be given to (`Builtin.looksAtSecrets`).
+    public static let secretClassifiers: Set<String> = Set(Builtin.allCases.filter(\.looksAtSecrets).map(\.rawValue))
     /// Secrets published in documentation: `knownDefault(x)` says whether a secret is one of them.
     static let publishedDefaults: Set<String> = ["better-auth-secret-12345678901234567890"]
 
@@ -437,161 +428,10 @@ public enum Evaluator {
     }
 
     static func call(_ name: String, _ a: [Value], _ at: Int, budget: EvaluationBudget? = nil) throws(EvaluationError) -> Value {
-        func typeError(_ v: Value) -> EvaluationError {
-            EvaluationError(message: "\(name)() does not take a \(v.typeName)", offset: at)
-        }
-        func text(_ v: Value) throws(EvaluationError) -> String? {
-            switch v {
-            case .string(let s): return s
-            case .secret(let s): return s.raw
-            case .null: return nil
-            default: throw typeError(v)
-            }
-        }
-        switch name {
-        case "size":
-            switch a[0] {
-            case .null: return .null
-            case .string(let s): return .int(Int64(s.count))
-            case .secret(let s): return .int(Int64(s.raw.count))
-            case .list(let l): return .int(Int64(l.count))
-            case .map(let m): return .int(Int64(m.count))
-            case .bytes(let b): return .int(Int64(b.count))
-            default: throw typeError(a[0])
-            }
-        case "lower", "upper", "trim":
-            let f: (String) -> String = name == "lower" ? { $0.lowercased() }
-                : name == "upper" ? { $0.uppercased() } : { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            switch a[0] {
-            case .null: return .null
-            case .string(let s): return .string(f(s))
-            case .secret(let s): return .secret(Secret(f(s.raw)))
-            default: throw typeError(a[0])
-            }
-        case "matches":
-            guard let s = try text(a[0]) else { return .null }
-            guard case .string(let pattern) = a[1] else { throw typeError(a[1]) }
-            let re: NSRegularExpression
-            do { re = try RegexCache.shared.regex(pattern) } catch {
-                throw EvaluationError(message: "invalid regular expression '\(pattern)'", offset: at)
-            }
-            return .bool(try boundedMatch(re, s, at, deadline: budget?.deadline ?? Date().addingTimeInterval(EvaluationBudget.maxSeconds)))
-        case "startsWith", "endsWith", "contains":
-            guard let s = try text(a[0]), let p = try text(a[1]) else { return .null }
-            if name == "startsWith" { return .bool(s.hasPrefix(p)) }
-            if name == "endsWith" { return .bool(s.hasSuffix(p)) }
-            return .bool(s.contains(p))
-        case "trimPrefix", "trimSuffix":
-            guard case .string(let s) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
-            guard let p = try text(a[1]) else { return .null }
-            if name == "trimPrefix" { return .string(s.hasPrefix(p) ? String(s.dropFirst(p.count)) : s) }
-            return .string(s.hasSuffix(p) ? String(s.dropLast(p.count)) : s)
-        case "split":
-            guard let s = try text(a[0]), let sep = try text(a[1]) else { return .null }
-            if case .secret = a[0] { throw EvaluationError(message: "split() cannot take a secret apart", offset: at) }
-            guard !sep.isEmpty else { return .list([.string(s)]) }
-            return .list(s.components(separatedBy: sep).prefix(EvaluationBudget.maxListCount + 1).map { .string($0) })
-        case "join":
-            guard case .list(let items) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
-            guard case .string(let sep) = a[1] else { throw typeError(a[1]) }
-            var joined = ""
-            for (k, item) in items.enumerated() {
-                if k > 0 { joined += sep }
-                try EvaluationBudget.checkPrintable(item, at)
-                joined += Render.plain(item)
-                if joined.utf8.count > EvaluationBudget.maxStringBytes { throw EvaluationBudget.tooLong(at) }
-            }
-            return .string(joined)
-        case "type":
-            return .string(a[0].typeName)
-        case "string":
-            try EvaluationBudget.checkPrintable(a[0], at)
-            return a[0].isNull ? .null : .string(Render.plain(a[0]))
-        case "int":
-            switch a[0] {
-            case .null: return .null
-            case .int: return a[0]
-            case .double(let d): return d.isFinite && abs(d) < 9e18 ? .int(Int64(d)) : .null
-            case .string(let s): return Int64(s.trimmingCharacters(in: .whitespaces)).map { .int($0) } ?? .null
-            default: throw typeError(a[0])
-            }
-        case "double":
-            switch a[0] {
-            case .null: return .null
-            case .int(let i): return .double(Double(i))
-            case .double: return a[0]
-            case .string(let s): return Double(s.trimmingCharacters(in: .whitespaces)).map { .double($0) } ?? .null
-            default: throw typeError(a[0])
-            }
-        case "max", "min", "sum":
-            guard case .list(let items) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
-            let present = items.filter { !$0.isNull }
-            if name == "sum" {
-                var total: Value = .int(0)
-                for v in present { total = try arithmetic("+", total, v, at) }
-                return total
-            }
-            guard var best = present.first else { return .null }
-            for v in present.dropFirst() {
-                guard let c = compare(v, best) else {
-                    throw EvaluationError(message: "\(name)() cannot compare a \(v.typeName) with a \(best.typeName)", offset: at)
-                }
-                if (name == "min" && c < 0) || (name == "max" && c > 0) { best = v }
-            }
-            return best
-        case "iso":
-            guard let ms = a[0].number else { if a[0].isNull { return .null }; throw typeError(a[0]) }
-            return .string(Render.iso(ms))
-        case "hashKind":
-            switch a[0] {
-            case .null: return .string("null")
-            case .string(let s): return .string(HashKind.classify(s).rawValue)
-            case .secret(let s): return .string(HashKind.classify(s.raw).rawValue)
-            default: return .string("not-a-string")
-            }
-        case "hashShape":
-            switch a[0] {
-            case .null: return .string("null")
-            case .string(let s): return .string(HashKind.describe(s))
-            case .secret(let s): return .string(HashKind.describe(s.raw))
-            default: return .string(a[0].typeName)
-            }
-        case "shapeLength":
-            switch a[0] {
-            case .null: return .null
-            case .secret(let s): return .int(Int64(s.raw.count))
-            case .string(let s): return .int(Int64(s.count))
-            default: throw typeError(a[0])
-            }
-        case "hashParts":
-            switch a[0] {
-            case .null: return .null
-            case .secret(let s): return .int(Int64(s.raw.split(separator: ":", omittingEmptySubsequences: false).count))
-            case .string(let s): return .int(Int64(s.split(separator: ":", omittingEmptySubsequences: false).count))
-            default: throw typeError(a[0])
-            }
-        case "knownDefault":
-            switch a[0] {
-            case .null: return .bool(false)
-            case .secret(let s): return .bool(Builtins.publishedDefaults.contains(s.raw))
-            case .string(let s): return .bool(Builtins.publishedDefaults.contains(s))
-            default: return .bool(false)
-            }
-        case "shape":
-            switch a[0] {
-            case .null: return .string("null")
-            case .secret(let s): return .string(s.shape)
-            case .string(let s): return .string("\(s.count) chars")
-            default: return .string(a[0].typeName)
-            }
-        case "keys":
-            guard case .map(let m) = a[0] else { if a[0].isNull { return .null }; throw typeError(a[0]) }
-            return .list(m.keys.sorted().map { .string($0) })
-        case "coalesce":
-            return a.first { !$0.isNull } ?? .null
-        default:
+        guard let function = Builtin(rawValue: name) else {
             throw EvaluationError(message: "unknown function '\(name)'", offset: at)
         }
+        return try function.apply(a, at, budget: budget)
     }
 }
 

@@ -300,49 +300,8 @@ public struct TypeChecker {
             if !Builtins.secretClassifiers.contains(name), let i = types.firstIndex(of: .secret) {
                 throw fail(Builtins.secretRefused(name), all[i].start)
             }
-            let isList: (StaticType) -> Bool = { if case .list = $0 { return true } else { return false } }
-            switch name {
-            case "size":
-                try need(0, { $0.isText || $0.isMap || $0 == .bytes || isList($0) }, "a string, list or map")
-                return .number
-            case "lower", "upper", "trim":
-                try need(0, { $0.isText }, "a string")
-                return types[0] == .secret ? .secret : .string
-            case "matches", "startsWith", "endsWith", "contains":
-                try need(0, { $0.isText }, "a string")
-                try need(1, { $0 == .string }, "a string pattern")
-                return .bool
-            case "trimPrefix", "trimSuffix":
-                try need(0, { $0 == .string }, "a string")
-                return .string
-            case "split":
-                try need(0, { $0 == .string }, "a string (secrets cannot be taken apart)")
-                return .list(.string)
-            case "join":
-                try need(0, isList, "a list")
-                try need(1, { $0 == .string }, "a string separator")
-                return .string
-            case "iso":
-                try need(0, { $0 == .number }, "a number of milliseconds")
-                return .string
-            case "max", "min":
-                try need(0, isList, "a list")
-                if case .list(let t) = types[0] { return t }
-                return .unknown
-            case "sum":
-                try need(0, isList, "a list")
-                return .number
-            case "keys":
-                try need(0, { $0.isMap }, "a map")
-                return .list(.string)
-            case "type", "hashKind", "hashShape", "shape", "string": return .string
-            case "int", "double", "shapeLength", "hashParts": return .number
-            case "knownDefault": return .bool
-            case "coalesce":
-                let known = types.filter { $0 != .null && $0 != .unknown }
-                return known.first.map { t in known.allSatisfy { $0 == t } ? t : .unknown } ?? .unknown
-            default: return .unknown
-            }
+            guard let function = Builtin(rawValue: name) else { return .unknown }
+            return try function.resultType(types, need: need)
         }
     }
 
