@@ -45,9 +45,8 @@ public struct RuleSet: Sendable {
         func visit(_ id: String, _ path: [String]) throws(RuleLoadError) {
             if state[id] == 2 { return }
             if state[id] == 1 {
-                let rule = byId[id]!
                 let cycle = (path.drop { $0 != id } + [id]).joined(separator: " -> ")
-                throw RuleLoadError(file: rule.file, line: 1, column: 1, message: "requires forms a cycle: \(cycle)")
+                throw RuleLoadError(file: byId[id]?.file ?? id, line: 1, column: 1, message: "requires forms a cycle: \(cycle)")
             }
             state[id] = 1
             for req in byId[id]?.requires ?? [] { try visit(req, path + [id]) }

@@ -75,7 +75,8 @@ struct HTTPExchange {
             _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
             _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
             _ = ccurl_setopt_callback(handle, CURLOPT_WRITEFUNCTION, { data, size, count, context in
-                let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+                guard let context else { return 0 }
+                let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
                 let n = size * count
                 // Counted after libcurl's inflation, so a small gzip cannot grow past the cap.
                 guard sink.body.count + n <= sink.cap else { sink.overflow = true; return 0 }
@@ -84,7 +85,8 @@ struct HTTPExchange {
             })
             _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
             _ = ccurl_setopt_callback(handle, CURLOPT_HEADERFUNCTION, { data, size, count, context in
-                let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+                guard let context else { return 0 }
+                let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
                 let n = size * count
                 guard let data else { return n }
                 let line = String(decoding: UnsafeRawBufferPointer(start: data, count: n), as: UTF8.self)
@@ -104,7 +106,7 @@ struct HTTPExchange {
                     _ = ccurl_setopt_string(handle, CURLOPT_COPYPOSTFIELDS, "")
                 } else {
                     payload.withUnsafeBytes { raw in
-                        _ = ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress!))
+                        if let base = raw.baseAddress { _ = ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base)) }
                     }
                 }
             } else {
@@ -116,7 +118,7 @@ struct HTTPExchange {
         }
         if sink.overflow || code == CURLE_FILESIZE_EXCEEDED { return .failure(.tooLarge(cap: cap)) }
         guard code == CURLE_OK else {
-            let buffer = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            let buffer = errorBuffer.withUnsafeBufferPointer { $0.baseAddress.map { String(cString: $0) } ?? "" }
             let text = buffer.isEmpty ? String(cString: curl_easy_strerror(code)) : buffer
             return .failure(.transport(code: code.rawValue, text: text))
         }

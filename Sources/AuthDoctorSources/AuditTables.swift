@@ -1,0 +1,288 @@
+import AuthDoctorCore
+import Foundation
+
+extension ExportAudit {
+    // MARK: Phase 1: one pass per table, in parallel.
+
+    struct Users {
+        var idHash: [UInt64] = []
+        let ids = StringArena()
+        let emails = StringArena()
+        var exact: [UInt64] = []
+        var folded: [UInt64] = []
+        var normalized: [Bool] = []
+        var verified: [Bool] = []
+        var banned: [Bool] = []
+        var timestampsOK: [Bool] = []
+        var legacyApp: [UInt64] = []
+        var twoFactorEnabled: [Bool] = []
+    }
+
+    struct AppRows {
+        var idHash: [UInt64] = []
+        let ids = StringArena()
+        var folded: [UInt64] = []
+        /// Per link candidate (authId, betterAuthId, authUserId, userId, tokenIdentifier), the target's key or 0.
+        var links: [[UInt64]] = Array(repeating: [], count: Config.linkCandidates.count)
+        var configuredLink: [UInt64] = []
+    }
+
+    struct Accounts {
+        let ids = StringArena()
+        var userHash: [UInt64] = []
+        var credential: [Bool] = []
+        /// Hash kind of a credential account's password (index into `kinds`).
+        var kind: [UInt8] = []
+        var timestampsOK: [Bool] = []
+    }
+
+    struct Sessions {
+        let ids = StringArena()
+        var userHash: [UInt64] = []
+        var active: [Bool] = []
+        var timestampsOK: [Bool] = []
+    }
+
+    static let kinds: [String] = HashKind.allCases.map(\.rawValue) + ["null"]
+
+    /// Reads every line of a table through the field scanner.
+    func readTable(_ path: String, fields: [String], _ row: (UnsafeRawBufferPointer, [ScannedField]) -> Void) throws(SourceError) {
+        let scanner = FieldScanner(fields: fields)
+        var slots = [ScannedField](repeating: .missing, count: fields.count)
+        var lines = 0
+        var bad = 0
+        var badAt: [Int] = []
+        func line(_ l: UnsafeRawBufferPointer) {
+            lines += 1
+            if l.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { lines -= 1; return }
+            if scanner.scan(l, into: &slots) {
+                row(l, slots)
+            } else {
+                bad += 1
+                if badAt.count < 5 { badAt.append(lines) }
+            }
+        }
+        try withoutActuallyEscaping(line) { line throws(SourceError) in
+            let splitter = LineRegions { piece in
+                switch piece {
+                case .region(let r): LineRegions.forEachLine(r, line)
+                case .line(let l, _): line(l)
+                case .overlong:
+                    lines += 1
+                    bad += 1
+                    if badAt.count < 5 { badAt.append(lines) }
+                }
+            }
+            var counted = 0
+            try tables.stream(path) { (data: Data) throws(SourceError) in
+                data.withUnsafeBytes { splitter.feed($0) }
+                try self.countRows(lines - counted, path: path)
+                counted = lines
+            }
+            splitter.finish()
+        }
+        lock.lock()
+        malformed[path] = (bad, badAt)
+        lock.unlock()
+    }
+
+    /// Adds rows to the total over every table; past `maxRows` the audit stops before its indexes outgrow memory.
+    func countRows(_ n: Int, path: String) throws(SourceError) {
+        lock.lock()
+        rowsRead += n
+        let total = rowsRead
+        lock.unlock()
+        guard total > maxRows else { return }
+        let mb = maxRows / 1_000_000 * ExportAudit.bytesPerRow
+        throw SourceError("\(path): the export holds more than \(maxRows) rows in the tables audit reads (stopped in this one). audit keeps about \(ExportAudit.bytesPerRow) MB per million rows, so the limit keeps it near \(max(mb, 1)) MB. If this machine has the memory, raise the limit with --max-rows N (e.g. --max-rows \(maxRows * 4)).")
+    }
+
+    /// A string field's bytes, decoded when it has escapes.
+    static func withString<T>(_ line: UnsafeRawBufferPointer, _ f: ScannedField, _ body: (UnsafePointer<UInt8>, Int) -> T) -> T? {
+        guard case .string(let s, let e, let escaped) = f, let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        if !escaped { return body(base + s, e - s) }
+        let quoted = UnsafeRawBufferPointer(rebasing: line[(s - 1)...e])
+        guard case .string(let text)? = try? JSONParser.parse(quoted) else { return nil }
+        var t = text
+        return t.withUTF8 { body($0.baseAddress ?? base, $0.count) }
+    }
+
+    static func hashString(_ line: UnsafeRawBufferPointer, _ f: ScannedField) -> UInt64 {
+        withString(line, f) { fnv($0, $1) } ?? 0
+    }
+
+    /// The Better Auth user id after the last `|` of a tokenIdentifier.
+    static func tokenTarget(_ line: UnsafeRawBufferPointer, _ f: ScannedField) -> UInt64 {
+        withString(line, f) { p, n -> UInt64 in
+            var i = n - 1
+            while i >= 0 && p[i] != UInt8(ascii: "|") { i -= 1 }
+            return i < 0 ? 0 : fnv(p + i + 1, n - i - 1)
+        } ?? 0
+    }
+
+    /// (exact key, normalized key, is normalized) of a stored email, as `Email.normalize` defines it.
+    static func emailKeys(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64, Bool) {
+        let exact = fnv(p, n)
+        var ascii = true
+        for i in 0..<n where p[i] >= 0x80 { ascii = false; break }
+        if !ascii {
+            let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+            let norm = Email.normalize(s)
+            return (exact, fnv(norm), norm == s)
+        }
+        var lo = 0, hi = n
+        // The whitespace Email.normalize trims, in ASCII: a decoded escape (`\t`, `\n`) is whitespace too.
+        @inline(__always) func space(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        while lo < hi && space(p[lo]) { lo += 1 }
+        while hi > lo && space(p[hi - 1]) { hi -= 1 }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var changed = lo != 0 || hi != n
+        for i in lo..<hi {
+            var b = p[i]
+            if b >= 65 && b <= 90 { b |= 0x20; changed = true }
+            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+        }
+        return (exact, h == 0 ? 1 : h, !changed)
+    }
+
+    static func timestampsOK(_ slots: ArraySlice<ScannedField>) -> Bool {
+        for f in slots {
+            switch f {
+            case .missing, .null: continue
+            case .number(let d): if !(d > 1e11 && d < 1e14) { return false }
+            default: return false
+            }
+        }
+        return true
+    }
+
+    func readUsers() throws(SourceError) -> Users {
+        var u = Users()
+        let fields = stored("user", ["_id", "email", "emailVerified", "banned", "banExpires", "userId", "createdAt", "updatedAt", "expiresAt",
+                                     "twoFactorEnabled"])
+        try readTable(config.exportPath("user"), fields: fields) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in u.ids.append(p, n) }) != nil else { return }
+            u.idHash.append(ExportAudit.hashString(line, s[0]))
+            let keys = ExportAudit.withString(line, s[1]) { p, n -> (UInt64, UInt64, Bool) in
+                u.emails.append(p, n)
+                return ExportAudit.emailKeys(p, n)
+            }
+            if keys == nil { u.emails.append("") }
+            u.exact.append(keys?.0 ?? 0)
+            u.folded.append(keys?.1 ?? 0)
+            u.normalized.append(keys?.2 ?? false)
+            u.verified.append(s[2] == .bool(true))
+            var banned = s[3] == .bool(true)
+            if banned, case .number(let until) = s[4], until < nowMs { banned = false }
+            u.banned.append(banned)
+            u.legacyApp.append(ExportAudit.hashString(line, s[5]))
+            u.timestampsOK.append(ExportAudit.timestampsOK(s[6...8]) && ExportAudit.timestampsOK(s[4...4]))
+            u.twoFactorEnabled.append(s[9] == .bool(true))
+        }
+        return u
+    }
+
+    func readApp() throws(SourceError) -> AppRows {
+        var a = AppRows()
+        let linkFields = Config.linkCandidates
+        let configured = ["auto", "email", Config.legacyLink].contains(config.linkField) || linkFields.contains(config.linkField) ? nil : config.linkField
+        let fields = ["_id", config.emailField] + linkFields + (configured.map { [$0] } ?? [])
+        try readTable("\(config.appTable)/documents.jsonl", fields: fields) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
+            a.idHash.append(ExportAudit.hashString(line, s[0]))
+            a.folded.append(ExportAudit.withString(line, s[1]) { ExportAudit.emailKeys($0, $1).1 } ?? 0)
+            for (k, name) in linkFields.enumerated() {
+                a.links[k].append(name == "tokenIdentifier" ? ExportAudit.tokenTarget(line, s[2 + k]) : ExportAudit.hashString(line, s[2 + k]))
+            }
+            if configured != nil { a.configuredLink.append(ExportAudit.hashString(line, s[2 + linkFields.count])) }
+        }
+        return a
+    }
+
+    func readAccounts() throws(SourceError) -> Accounts {
+        var a = Accounts()
+        let fields = stored("account", ["_id", "userId", "providerId", "password", "createdAt", "updatedAt", "accessTokenExpiresAt", "refreshTokenExpiresAt"])
+        let nullKind = UInt8(ExportAudit.kinds.count - 1)
+        try readTable(config.exportPath("account"), fields: fields) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
+            a.userHash.append(ExportAudit.hashString(line, s[1]))
+            let credential = ExportAudit.withString(line, s[2]) { p, n in
+                n == 10 && memcmp(p, "credential", 10) == 0
+            } ?? false
+            a.credential.append(credential)
+            var kind = nullKind
+            if credential, let k = ExportAudit.withString(line, s[3], { p, n in
+                HashKind.classify(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            }) {
+                kind = UInt8(HashKind.allCases.firstIndex(of: k) ?? 0)
+            }
+            a.kind.append(kind)
+            a.timestampsOK.append(ExportAudit.timestampsOK(s[4...5]))
+        }
+        return a
+    }
+
+    func readSessions() throws(SourceError) -> Sessions {
+        var x = Sessions()
+        let fields = stored("session", ["_id", "userId", "expiresAt", "createdAt", "updatedAt"])
+        let now = nowMs
+        try readTable(config.exportPath("session"), fields: fields) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in x.ids.append(p, n) }) != nil else { return }
+            x.userHash.append(ExportAudit.hashString(line, s[1]))
+            if case .number(let e) = s[2] { x.active.append(e > now) } else { x.active.append(false) }
+            x.timestampsOK.append(ExportAudit.timestampsOK(s[2...4]))
+        }
+        return x
+    }
+
+    /// Better Auth field names as stored (`fields:` in auth-doctor.yaml).
+    func stored(_ model: String, _ fields: [String]) -> [String] { fields.map { config.storedField(model, $0) } }
+
+    /// The owners (`userId` keys) of the `twoFactor` rows; nil without the table.
+    func readTwoFactors() throws(SourceError) -> Set<UInt64>? {
+        guard tables.has(config.exportPath("twoFactor")) else { return nil }
+        var owners = Set<UInt64>()
+        try readTable(config.exportPath("twoFactor"), fields: stored("twoFactor", ["userId"])) { line, s in
+            owners.insert(ExportAudit.hashString(line, s[0]))
+        }
+        return owners
+    }
+
+    /// Convex Auth's `authAccounts`: per row its id, the normalized key of `providerAccountId` (0 unless it is an
+    /// email), the key of `userId`, and whether it is a password account.
+    struct ConvexAuthAccounts {
+        let ids = StringArena()
+        var email: [UInt64] = []
+        var user: [UInt64] = []
+        var password: [Bool] = []
+    }
+
+    func readConvexAuthAccounts() throws(SourceError) -> ConvexAuthAccounts? {
+        guard tables.has("authAccounts/documents.jsonl") else { return nil }
+        var a = ConvexAuthAccounts()
+        try readTable("authAccounts/documents.jsonl", fields: ["_id", "providerAccountId", "userId", "provider"]) { line, s in
+            guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
+            a.email.append(ExportAudit.withString(line, s[1]) { p, n in ExportAudit.emailKeys(p, n).1 } ?? 0)
+            a.user.append(ExportAudit.hashString(line, s[2]))
+            a.password.append(ExportAudit.withString(line, s[3]) { p, n in n == 8 && memcmp(p, "password", 8) == 0 } ?? false)
+        }
+        return a
+    }
+
+    /// Every `jwks` row (a handful), parsed; nil without the table.
+    func readJWKS() throws(SourceError) -> [Row]? {
+        let path = config.exportPath("jwks")
+        guard tables.has(path) else { return nil }
+        var text = Data()
+        try tables.stream(path) { (data: Data) throws(SourceError) in
+            // A real table holds a few keys of a few KB: the first 16 MiB is all of it.
+            if text.count < 16 << 20 { text.append(data) }
+        }
+        var rows: [Row] = []
+        for line in text.split(separator: 0x0A) where rows.count < 1_000 {
+            if case .map(let m)? = try? JSONParser.parse(Data(line)) { rows.append(config.canonical(m, model: "jwks")) }
+        }
+        return rows
+    }
+
+}
