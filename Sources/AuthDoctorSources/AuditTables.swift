@@ -12,7 +12,9 @@ extension ExportAudit {
         var folded: [UInt64] = []
         var normalized: [Bool] = []
         var verified: [Bool] = []
+        /// `banned: true` as stored, and when the ban ends (`UserProfile.banExpires`).
         var banned: [Bool] = []
+        var banExpires: [UInt8] = []
         var timestampsOK: [Bool] = []
         var legacyApp: [UInt64] = []
         var twoFactorEnabled: [Bool] = []
@@ -33,6 +35,8 @@ extension ExportAudit {
         var credential: [Bool] = []
         /// Hash kind of a credential account's password (index into `kinds`).
         var kind: [UInt8] = []
+        /// One stored password of each kind: the stand-in persons of `UserProfile` carry it (never shown).
+        var kindSamples: [UInt8: String] = [:]
         var timestampsOK: [Bool] = []
     }
 
@@ -172,9 +176,12 @@ extension ExportAudit {
             u.folded.append(keys?.1 ?? 0)
             u.normalized.append(keys?.2 ?? false)
             u.verified.append(s[2] == .bool(true))
-            var banned = s[3] == .bool(true)
-            if banned, case .number(let until) = s[4], until < nowMs { banned = false }
-            u.banned.append(banned)
+            u.banned.append(s[3] == .bool(true))
+            switch s[4] {
+            case .missing, .null: u.banExpires.append(0)
+            case .number(let until): u.banExpires.append(until < nowMs ? 1 : 2)
+            default: u.banExpires.append(3)
+            }
             u.legacyApp.append(ExportAudit.hashString(line, s[5]))
             u.timestampsOK.append(ExportAudit.timestampsOK(s[6...8]) && ExportAudit.timestampsOK(s[4...4]))
             u.twoFactorEnabled.append(s[9] == .bool(true))
@@ -211,10 +218,12 @@ extension ExportAudit {
             } ?? false
             a.credential.append(credential)
             var kind = nullKind
-            if credential, let k = ExportAudit.withString(line, s[3], { p, n in
-                HashKind.classify(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+            if credential, let (k, stored) = ExportAudit.withString(line, s[3], { p, n in
+                let stored = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+                return (HashKind.classify(stored), stored)
             }) {
                 kind = UInt8(HashKind.allCases.firstIndex(of: k) ?? 0)
+                if a.kindSamples[kind] == nil { a.kindSamples[kind] = stored }
             }
             a.kind.append(kind)
             a.timestampsOK.append(ExportAudit.timestampsOK(s[4...5]))

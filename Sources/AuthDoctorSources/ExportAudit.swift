@@ -133,27 +133,15 @@ public final class ExportAudit {
         }
         found.details["ba.user.unique"] = ["exactDuplicateGroups": exactGroups, "caseVariantGroups": caseGroups, "usersInGroups": inGroups]
 
-        // Accounts: credential presence, hash kinds, orphans, timestamps.
-        var hasCredential = [Bool](repeating: false, count: nUsers)
-        var kindCounts: [String: Int] = [:]
+        // Accounts: orphans, and each user's first credential account (the one diagnose checks).
+        var credential = [Int32](repeating: -1, count: nUsers)
         for j in 0..<accounts.userHash.count {
             guard let u = userIndex[accounts.userHash[j]] else {
                 found.addRow("ba.account.orphan", id: accounts.ids[j])
                 continue
             }
-            if accounts.credential[j] {
-                hasCredential[Int(u)] = true
-                let kind = ExportAudit.kinds[Int(accounts.kind[j])]
-                if kind != HashKind.scrypt.rawValue {
-                    kindCounts[kind, default: 0] += 1
-                    found.add("ba.account.password-format", user: Int(u), id: accounts.ids[j])
-                }
-            }
+            if accounts.credential[j] && credential[Int(u)] < 0 { credential[Int(u)] = Int32(j) }
         }
-        found.details["ba.account.password-format"] = kindCounts
-        for i in 0..<nUsers where !hasCredential[i] { found.add("ba.account.credential", user: i) }
-        for i in 0..<nUsers where !users.verified[i] { found.add("ba.user.email-verified", user: i) }
-        for i in 0..<nUsers where users.banned[i] { found.add("ba.user.banned", user: i) }
 
         // App rows: the link field as diagnose detects it, then who owns each row.
         let linkField = detectLink(app: app, users: users)
@@ -193,22 +181,50 @@ public final class ExportAudit {
             if let owner = byLink, users.folded[Int(owner)] != app.folded[r] { linkedRows[Int(owner)] += 1 }
         }
         let appCount = (0..<nUsers).map { linkedRows[$0] + (emailRows[users.folded[$0]] ?? 0) }
-        // app.user.link, as diagnose sees a user: it has app rows, and none of them points at it (the row with its
-        // email names another id, or none).
         // Diagnose looks at one user per email: the exact match first, then the first in the table.
         var primary = KeyMap(capacity: nUsers)
         for i in 0..<nUsers where users.normalized[i] && users.folded[i] != 0 { primary.insertIfAbsent(users.folded[i], Int32(i)) }
         for i in 0..<nUsers where users.folded[i] != 0 { primary.insertIfAbsent(users.folded[i], Int32(i)) }
-        for i in 0..<nUsers where appCount[i] > 0 && !linked[i] && primary[users.folded[i]] == Int32(i) {
-            let row = firstRowByEmail[users.folded[i]].map { app.ids[Int($0)] }
-            found.add("app.user.link", user: i, id: row)
-        }
-        for i in 0..<nUsers where appCount[i] == 0 { found.add("app.user.exists", user: i) }
-        for i in 0..<nUsers where appCount[i] > 1 { found.add("app.user.unique", user: i) }
 
-        // ba.twofactor.state: 2FA enabled without a twoFactor row of the user.
-        for i in 0..<nUsers where users.twoFactorEnabled[i] && !(twoFactors?.contains(users.idHash[i]) ?? false) {
-            found.add("ba.twofactor.state", user: i)
+        // The per-user checks, decided by the rules over each distinct profile (AuditPerUser.swift), counted in
+        // table order.
+        let disabled = Set(config.disable.map(\.rule))
+        let perUser = Set(rules.rules(for: .audit).map(\.id)).subtracting(ExportAudit.populationChecks).subtracting(rules.customIds)
+            .subtracting(disabled)
+        if !perUser.isEmpty {
+            var verdictsByProfile: [UserProfile: [String]] = [:]
+            let order = rules.rules(for: .audit).map(\.id).filter(perUser.contains)
+            var kindCounts: [String: Int] = [:]
+            for i in 0..<nUsers {
+                let c = credential[i]
+                let profile = UserProfile(
+                    sharesEmail: users.folded[i] != 0 && (foldedCount[users.folded[i]] ?? 0) > 1,
+                    credentialKind: c < 0 ? nil : accounts.kind[Int(c)], verified: users.verified[i], banned: users.banned[i],
+                    banExpires: users.banExpires[i], twoFactorEnabled: users.twoFactorEnabled[i],
+                    twoFactorRow: twoFactors?.contains(users.idHash[i]) ?? false, appRows: UInt8(min(appCount[i], 2)),
+                    linked: linked[i])
+                let failing: [String]
+                if let known = verdictsByProfile[profile] {
+                    failing = known
+                } else {
+                    let v = verdicts(profile, rules: rules, ids: perUser, linkField: linkField, kindSamples: accounts.kindSamples,
+                                     options: options)
+                    failing = order.filter(v.contains)
+                    verdictsByProfile[profile] = failing
+                }
+                for rule in failing {
+                    switch rule {
+                    case "ba.account.password-format" where c >= 0:
+                        kindCounts[ExportAudit.kinds[Int(accounts.kind[Int(c)])], default: 0] += 1
+                        found.add(rule, user: i, id: accounts.ids[Int(c)])
+                    case "app.user.link":
+                        found.add(rule, user: i, id: firstRowByEmail[users.folded[i]].map { app.ids[Int($0)] })
+                    default:
+                        found.add(rule, user: i)
+                    }
+                }
+            }
+            if !kindCounts.isEmpty { found.details["ba.account.password-format"] = kindCounts }
         }
 
         // ba.jwks.decrypts: the newest key with the Convex env's secret, as diagnose checks it.

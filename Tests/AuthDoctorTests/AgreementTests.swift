@@ -152,6 +152,25 @@ import Testing
         #expect(missing.exitCode == 64 && missing.stderr.contains("--list takes one of: ba.user.email-normalized"))
     }
 
+    /// audit's per-user counts come from the rule text: the same built-in rule set with one assert changed counts
+    /// differently, with no Swift predicate in between.
+    @Test func theBuiltInPerUserChecksAreDecidedByTheRuleText() throws {
+        var rules = try RuleSet.builtInRules()
+        let i = try #require(rules.firstIndex { $0.id == "ba.user.email-verified" })
+        let text = try String(contentsOf: repoRoot.appendingPathComponent("rules/ba.user.email-verified.yaml"), encoding: .utf8)
+        let lenient = text.replacingOccurrences(of: "assert: ba.user.emailVerified == true",
+                                                with: "assert: ba.user.emailVerified == true || ba.user.twoFactorEnabled != true")
+        #expect(lenient != text)
+        rules[i] = try RuleLoader.load(yaml: lenient, file: "rules/ba.user.email-verified.yaml")
+        let source = { try ExportSource(path: demoExport, config: Config(), isProd: false) }
+        func count(_ set: RuleSet) throws -> Int? {
+            let result = try ExportAudit.run(source: try source(), rules: set, options: .init())
+            return result.report.findings?.first { $0.rule == "ba.user.email-verified" }?.count
+        }
+        #expect(try count(RuleSet.builtIn()) == 1)
+        #expect(try count(RuleSet(builtIn: rules)) == 0)
+    }
+
     @Test func aRuleThatReplacesABuiltInOneCountsByItsOwnPredicate() throws {
         let dir = try tempDir("auditreplace")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -69,7 +69,7 @@ final class FakeDeployment: @unchecked Sendable {
     /// What `_system/frontend/convexSiteUrl` answers (the deployment's CONVEX_SITE_URL); nil: the query fails.
     var siteURL: String?
     private var rng = SeededRandom(state: 7)
-    private var faultsInARow: [String: Int] = [:]
+    private var faultsPerRequest: [String: Int] = [:]
     private(set) var requests: [Request] = []
     private let lock = NSLock()
     private var listener: Int32 = -1
@@ -171,12 +171,13 @@ final class FakeDeployment: @unchecked Sendable {
                               bodyBytes: buffer.count - headerEnd!)
         requests.append(request)
         var fault = faultRate > 0 && Double.random(in: 0..<1, using: &rng) < faultRate
-        // A partial fault rate fails one request at most twice in a row, so the client's four tries always
-        // recover: which request meets a run of faults would otherwise depend on how parallel lookups interleave.
+        // A partial fault rate fails the same request (method, path, body) at most twice in all, so the client's
+        // four tries always recover: which request meets a run of faults would otherwise depend on how parallel
+        // lookups (some of them identical) interleave.
         let key = "\(method) \(path) " + String(decoding: buffer[headerEnd!...], as: UTF8.self)
         if faultRate < 1 {
-            if fault && faultsInARow[key, default: 0] >= 2 { fault = false }
-            faultsInARow[key] = fault ? faultsInARow[key, default: 0] + 1 : 0
+            if fault && faultsPerRequest[key, default: 0] >= 2 { fault = false }
+            if fault { faultsPerRequest[key, default: 0] += 1 }
         }
         lock.unlock()
         if fault {

@@ -1,0 +1,77 @@
+import AuthDoctorCore
+import Foundation
+
+/// The per-user checks of `audit` decided by the rules themselves. A user's compact index entries (what the table
+/// scans keep: email verified, banned and when the ban ends, 2FA, the first credential account's hash kind, how many
+/// app rows and whether one links to it, whether the email is shared) make a profile; users with the same profile get
+/// the same verdicts. For each distinct profile (a handful in a real population) a stand-in person is built with
+/// exactly those properties and walked through the checklist as `diagnose` walks one (`Facts.diagnose` and `Engine`,
+/// `requires` included); a rule that fails or warns for the profile counts every user who has it. So the predicate,
+/// `requires` and severity are the rule file's, and the scans only say what the data holds.
+struct UserProfile: Hashable {
+    var sharesEmail = false
+    var credentialKind: UInt8?
+    var verified = false
+    var banned = false
+    /// `banExpires`: 0 none, 1 a past time, 2 a future time, 3 something else.
+    var banExpires: UInt8 = 0
+    var twoFactorEnabled = false
+    var twoFactorRow = false
+    /// 0, 1 or 2 (two or more).
+    var appRows: UInt8 = 0
+    var linked = false
+}
+
+extension ExportAudit {
+    /// The checks audit counts with the population back-end itself: over groups (duplicates), over rows (timestamps,
+    /// orphans, sessions of missing users, Convex Auth accounts) or over the whole population (the newest jwks key).
+    /// Every other built-in audit rule is decided per user by its own expression over stand-in persons.
+    static let populationChecks: Set<String> = [
+        "ba.user.email-normalized", "ba.user.unique", "ba.session.state", "data.timestamps", "ba.jwks.decrypts",
+        "app.convex-auth", "ba.account.orphan", "app.user.orphan",
+    ]
+
+    /// The rules (by id) that fail or warn for a profile, walked as diagnose walks a person.
+    func verdicts(_ p: UserProfile, rules: RuleSet, ids: Set<String>, linkField: String, kindSamples: [UInt8: String],
+                  options: Options) -> Set<String> {
+        let email = "person@audit.invalid"
+        let now = options.now.timeIntervalSince1970 * 1000
+        var user: Row = ["_id": .string("audit-user"), "email": .string(email), "emailVerified": .bool(p.verified),
+                         "banned": .bool(p.banned), "twoFactorEnabled": .bool(p.twoFactorEnabled),
+                         "createdAt": .double(now), "updatedAt": .double(now)]
+        switch p.banExpires {
+        case 1: user["banExpires"] = .double(now - 86_400_000)
+        case 2: user["banExpires"] = .double(now + 86_400_000)
+        case 3: user["banExpires"] = .string("not a time")
+        default: user["banExpires"] = .null
+        }
+        var data = PersonData()
+        data.linkField = linkField
+        data.linkDetected = config.linkField == "auto"
+        var appRows: [Row] = []
+        for k in 0..<Int(p.appRows) {
+            let points = p.linked && k == 0
+            var row: Row = ["_id": .string("audit-app-\(k)"), config.emailField: .string(email)]
+            switch linkField {
+            case "email": break
+            case Config.legacyLink: if points { user["userId"] = .string("audit-app-0") }
+            case "tokenIdentifier": row[linkField] = .string(points ? "https://issuer|audit-user" : "https://issuer|someone-else")
+            default: row[linkField] = .string(points ? "audit-user" : "someone-else")
+            }
+            appRows.append(row)
+        }
+        data.baUsers = [user]
+        if p.sharesEmail { data.baUsers.append(["_id": .string("audit-user-2"), "email": .string(email)]) }
+        if let kind = p.credentialKind {
+            data.accounts = [["_id": .string("audit-account"), "userId": .string("audit-user"), "providerId": .string("credential"),
+                              "accountId": .string("audit-user"), "password": kindSamples[kind].map { .string($0) } ?? .null,
+                              "createdAt": .double(now), "updatedAt": .double(now)]]
+        }
+        data.appUsers = appRows
+        if p.twoFactorRow { data.side.twoFactors = [["_id": .string("audit-2fa"), "userId": .string("audit-user")]] }
+        let facts = Facts.diagnose(email: email, data: data, source: SourceInfo(kind: .none, location: ""), config: config,
+                                   env: options.env, now: options.now)
+        let engine = Engine(rules: rules.rules(for: .diagnose), failOn: options.failOn, disabled: config.disable)
+        return Set(engine.run(facts).filter { ids.contains($0.rule) && ($0.status == .fail || $0.status == .warn) }.map(\.rule))
+    }
+}
