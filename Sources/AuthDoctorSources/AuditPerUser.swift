@@ -9,7 +9,12 @@ import Foundation
 /// `requires` included); a rule that fails or warns for the profile counts every user who has it. So the predicate,
 /// `requires` and severity are the rule file's, and the scans only say what the data holds.
 struct UserProfile: Hashable {
+    /// The stored email is lowercase and trimmed.
+    var emailNormalized = true
+    /// Another user's email is this one ignoring case and whitespace; `normalizedTwin`: one of them is stored
+    /// normalized (diagnose then looks at that one).
     var sharesEmail = false
+    var normalizedTwin = false
     var credentialKind: UInt8?
     var verified = false
     var banned = false
@@ -27,7 +32,7 @@ extension ExportAudit {
     /// orphans, sessions of missing users, Convex Auth accounts) or over the whole population (the newest jwks key).
     /// Every other built-in audit rule is decided per user by its own expression over stand-in persons.
     static let populationChecks: Set<String> = [
-        "ba.user.email-normalized", "ba.user.unique", "ba.session.state", "data.timestamps", "ba.jwks.decrypts",
+        "ba.user.unique", "ba.session.state", "data.timestamps", "ba.jwks.decrypts",
         "app.convex-auth", "ba.account.orphan", "app.user.orphan",
     ]
 
@@ -36,7 +41,7 @@ extension ExportAudit {
                   options: Options) -> Set<String> {
         let email = "person@audit.invalid"
         let now = options.now.timeIntervalSince1970 * 1000
-        var user: Row = ["_id": .string("audit-user"), "email": .string(email), "emailVerified": .bool(p.verified),
+        var user: Row = ["_id": .string("audit-user"), "email": .string(p.emailNormalized ? email : " Person@Audit.invalid"), "emailVerified": .bool(p.verified),
                          "banned": .bool(p.banned), "twoFactorEnabled": .bool(p.twoFactorEnabled),
                          "createdAt": .double(now), "updatedAt": .double(now)]
         switch p.banExpires {
@@ -61,7 +66,12 @@ extension ExportAudit {
             appRows.append(row)
         }
         data.baUsers = [user]
-        if p.sharesEmail { data.baUsers.append(["_id": .string("audit-user-2"), "email": .string(email)]) }
+        if p.sharesEmail {
+            // Diagnose looks at the user stored exactly as typed first.
+            let twinFirst = p.normalizedTwin && !p.emailNormalized
+            let twin: Row = ["_id": .string("audit-user-2"), "email": .string(twinFirst ? email : "PERSON@audit.invalid")]
+            if twinFirst { data.baUsers.insert(twin, at: 0) } else { data.baUsers.append(twin) }
+        }
         if let kind = p.credentialKind {
             data.accounts = [["_id": .string("audit-account"), "userId": .string("audit-user"), "providerId": .string("credential"),
                               "accountId": .string("audit-user"), "password": kindSamples[kind].map { .string($0) } ?? .null,

@@ -112,13 +112,10 @@ public final class ExportAudit {
 
         var found = Findings(options: options, rules: rules, users: users)
 
-        // ba.user.email-normalized: users no lookup can reach. A variant whose normalized twin exists is a
-        // duplicate (ba.user.unique), as diagnose sees it.
+        // Emails stored normalized, by normalized key (a variant whose normalized twin exists is a duplicate,
+        // ba.user.unique, as diagnose sees it).
         var hasNormalized = Set<UInt64>()
         for i in 0..<nUsers where users.normalized[i] { hasNormalized.insert(users.folded[i]) }
-        for i in 0..<nUsers where !users.normalized[i] && !hasNormalized.contains(users.folded[i]) {
-            found.add("ba.user.email-normalized", user: i)
-        }
         // ba.user.unique: groups by exact and by normalized email.
         var exactGroups = 0, caseGroups = 0, inGroups = 0
         var reported = Set<UInt64>()
@@ -197,8 +194,10 @@ public final class ExportAudit {
             var kindCounts: [String: Int] = [:]
             for i in 0..<nUsers {
                 let c = credential[i]
+                let shares = users.folded[i] != 0 && (foldedCount[users.folded[i]] ?? 0) > 1
                 let profile = UserProfile(
-                    sharesEmail: users.folded[i] != 0 && (foldedCount[users.folded[i]] ?? 0) > 1,
+                    emailNormalized: users.normalized[i], sharesEmail: shares,
+                    normalizedTwin: shares && hasNormalized.contains(users.folded[i]),
                     credentialKind: c < 0 ? nil : accounts.kind[Int(c)], verified: users.verified[i], banned: users.banned[i],
                     banExpires: users.banExpires[i], twoFactorEnabled: users.twoFactorEnabled[i],
                     twoFactorRow: twoFactors?.contains(users.idHash[i]) ?? false, appRows: UInt8(min(appCount[i], 2)),
