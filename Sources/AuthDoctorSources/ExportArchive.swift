@@ -335,102 +335,32 @@ enum ZipProbe {
 // MARK: Reading entries with pread and zlib or ISA-L.
 
 extension ExportArchive {
-    func corrupt(_ path: String, _ why: String) -> SourceError {
-        SourceError("\(location): cannot read \(path) from the zip (\(why)). The zip is corrupt or truncated; download or export it again.")
-    }
-
     /// Streams one entry: its bytes read with `pread` at explicit offsets (never past the entry's compressed
     /// size), inflated in 1 MiB chunks, CRC-32 and size checked at the end. A stream that runs out of input before
-    /// it ends is a truncated entry, never a loop.
+    /// it ends is a truncated entry, never a loop. An entry over 2 MiB is inflated on a thread of its own, up to
+    /// two chunks ahead of `consume` (the scan of chunk k overlaps the inflation of chunk k+1).
     func streamEntry(_ path: String, _ record: ZipRecord, _ consume: (Data) throws -> Void) throws(SourceError) {
         let fd = open(location, O_RDONLY)
         guard fd >= 0 else {
             throw SourceError("\(location): cannot read this file (\(String(cString: strerror(errno)))). Check its permissions.")
         }
         defer { close(fd) }
-        let chunk = ExportArchive.chunkSize
-        var header = [UInt8](repeating: 0, count: 30)
-        let got = header.withUnsafeMutableBytes { ExportArchive.preadFully(fd, $0.baseAddress!, 30, record.localHeaderOffset) }
-        guard got == 30, header[0] == 0x50, header[1] == 0x4B, header[2] == 3, header[3] == 4 else {
-            throw corrupt(path, "no local header at offset \(record.localHeaderOffset)")
-        }
-        let dataStart = record.localHeaderOffset + 30 + UInt64(header[26]) + UInt64(header[27]) << 8 + UInt64(header[28]) + UInt64(header[29]) << 8
-        guard record.method == 0 || record.method == 8 else {
-            throw SourceError("\(location): \(path) is compressed with zip method \(record.method); auth-doctor reads stored and deflated entries, as `npx convex export` writes them. Unzip it and pass the folder, or export again.")
-        }
-        let out = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 64)
-        defer { out.deallocate() }
-        var crc: UInt32 = 0
-        var total: UInt64 = 0
-        let crcKind = checksum == .zlib ? CINFLATE_ZLIB : CINFLATE_ISAL
-        let fused = record.method == 8 && inflater == .isal && checksum == .fused
-        func emit(_ n: Int) throws {
-            if !fused { crc = cinflate_crc32(crcKind, crc, out.assumingMemoryBound(to: UInt8.self), n) }
-            total += UInt64(n)
-            try consume(Data(bytesNoCopy: out, count: n, deallocator: .none))
-        }
+        let source = try EntryInflater(fd: fd, record: record, location: location, path: path, inflater: inflater, checksum: checksum)
         do {
-            if record.method == 0 {
-                var at = dataStart, remaining = record.compressedSize
-                while remaining > 0 {
-                    let n = ExportArchive.preadFully(fd, out, Int(min(UInt64(chunk), remaining)), at)
-                    guard n > 0 else { throw n < 0 ? readError(path) : corrupt(path, "the file ends inside this entry") }
-                    at += UInt64(n)
-                    remaining -= UInt64(n)
-                    try emit(n)
+            if record.uncompressedSize <= UInt64(2 * ExportArchive.chunkSize) {
+                let out = UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.chunkSize, alignment: 64)
+                defer { out.deallocate() }
+                while case let n = try source.next(into: out), n > 0 {
+                    try consume(Data(bytesNoCopy: out, count: n, deallocator: .none))
                 }
             } else {
-                guard let stream = cinflate_new(inflater.kind, fused ? 1 : 0) else {
-                    throw SourceError("\(location): cannot start the \(inflater.rawValue) inflater for \(path) (out of memory).")
-                }
-                defer { cinflate_free(stream) }
-                let input = ReadAhead(fd: fd, start: dataStart, length: record.compressedSize, chunk: chunk)
-                defer { input.stop() }
-                var buffer = UnsafeRawBufferPointer(start: nil, count: 0)
-                var inPos = 0
-                var outFill = 0
-                var ended = false
-                while !ended {
-                    if inPos == buffer.count && !input.done {
-                        switch input.next() {
-                        case .bytes(let b): buffer = b; inPos = 0
-                        case .failed(let e): throw e == 0 ? corrupt(path, "the file ends inside this entry") : readError(path, errno: e)
-                        }
-                    }
-                    var used = 0, made = 0
-                    let rc = cinflate_run(stream, buffer.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) + inPos }, buffer.count - inPos, &used,
-                                          out.assumingMemoryBound(to: UInt8.self) + outFill, chunk - outFill, &made)
-                    inPos += used
-                    outFill += made
-                    if rc == CINFLATE_ERROR { throw corrupt(path, "invalid deflate data") }
-                    ended = rc == CINFLATE_END
-                    if outFill == chunk || (ended && outFill > 0) {
-                        try emit(outFill)
-                        outFill = 0
-                    } else if used == 0 && made == 0 && !ended && inPos == buffer.count && input.done {
-                        // Every compressed byte of the entry is in and the deflate stream has not ended.
-                        throw corrupt(path, "truncated entry: its deflate stream stops before its end")
-                    } else if used == 0 && made == 0 && !ended && inPos < buffer.count {
-                        throw corrupt(path, "invalid deflate data")
-                    }
-                }
-                if fused { _ = cinflate_stream_crc(stream, &crc) }
+                try InflatePipeline(source).run(consume)
             }
         } catch let e as SourceError {
             throw e
         } catch {
             throw SourceError("\(location): cannot read \(path) from the zip (\(ExportArchive.describe(error))). The zip is corrupt or truncated; download or export it again.")
         }
-        if total != record.uncompressedSize {
-            throw corrupt(path, "it inflates to \(total) bytes, not the \(record.uncompressedSize) its directory records")
-        }
-        if crc != record.crc {
-            throw SourceError("\(location): \(path) does not match its checksum (CRC-32). The zip is corrupt; download or export it again.")
-        }
-    }
-
-    func readError(_ path: String, errno e: Int32 = errno) -> SourceError {
-        SourceError("\(location): cannot read \(path) from the zip (\(String(cString: strerror(e)))). Check the file and its disk.")
     }
 
     /// Reads up to `count` bytes at `offset`, retrying short reads; the bytes read (fewer at the end of the file),
@@ -447,98 +377,182 @@ extension ExportArchive {
     }
 }
 
-/// Reads a byte range of a file in chunks on a thread of its own, one chunk ahead of the inflater: while chunk k
-/// is inflated, chunk k+1 is read. Two buffers; `next()` hands over one and lets the reader refill the other.
-final class ReadAhead: @unchecked Sendable {
-    enum Piece { case bytes(UnsafeRawBufferPointer), failed(Int32) }
-
+/// One zip entry's bytes, chunk by chunk: read with `pread`, inflated (or copied, when stored), checksummed.
+/// Used from one thread at a time.
+final class EntryInflater: @unchecked Sendable {
     let fd: Int32
-    let chunk: Int
-    let buffers: [UnsafeMutableRawPointer]
+    let record: ZipRecord
+    let location: String
+    let path: String
+    let fused: Bool
+    let crcKind: Int32
+    var stream: OpaquePointer?
+    let input: UnsafeMutableRawPointer
+    var inStart = 0, inEnd = 0
+    /// The next byte of the file to read and how many of the entry's compressed bytes are still unread.
     var at: UInt64
     var remaining: UInt64
-    /// Set by the consumer when the last chunk has been handed over.
-    private(set) var done = false
-    let cond = NSCondition()
-    /// Filled buffers waiting (index, count or -errno); the consumer holds at most one buffer at a time.
-    var ready: [(Int, Int)] = []
-    var free: [Int] = [0, 1]
-    var stopping = false
-    var thread: Thread?
-    var handedOut: Int?
+    var crc: UInt32 = 0
+    var total: UInt64 = 0
+    var ended = false
 
-    init(fd: Int32, start: UInt64, length: UInt64, chunk: Int) {
+    init(fd: Int32, record: ZipRecord, location: String, path: String, inflater: Inflater, checksum: ChecksumMode) throws(SourceError) {
         self.fd = fd
-        self.chunk = chunk
-        at = start
-        remaining = length
-        buffers = [UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 64), UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 64)]
-        if length == 0 { done = true; return }
-        if length <= UInt64(chunk) { return }  // One read: no thread.
-        let t = Thread { [unowned self] in self.run() }
-        t.stackSize = 1 << 16
-        thread = t
-        t.start()
+        self.record = record
+        self.location = location
+        self.path = path
+        fused = record.method == 8 && inflater == .isal && checksum == .fused
+        crcKind = checksum == .zlib ? CINFLATE_ZLIB : CINFLATE_ISAL
+        input = UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.chunkSize, alignment: 64)
+        at = 0
+        remaining = record.compressedSize
+        var header = [UInt8](repeating: 0, count: 30)
+        let got = header.withUnsafeMutableBytes { ExportArchive.preadFully(fd, $0.baseAddress!, 30, record.localHeaderOffset) }
+        guard got == 30, header[0] == 0x50, header[1] == 0x4B, header[2] == 3, header[3] == 4 else {
+            throw SourceError("\(location): cannot read \(path) from the zip (no local header at offset \(record.localHeaderOffset)). The zip is corrupt or truncated; download or export it again.")
+        }
+        at = record.localHeaderOffset + 30 + UInt64(header[26]) + UInt64(header[27]) << 8 + UInt64(header[28]) + UInt64(header[29]) << 8
+        guard record.method == 0 || record.method == 8 else {
+            throw SourceError("\(location): \(path) is compressed with zip method \(record.method); auth-doctor reads stored and deflated entries, as `npx convex export` writes them. Unzip it and pass the folder, or export again.")
+        }
+        if record.method == 8 {
+            stream = cinflate_new(inflater.kind, fused ? 1 : 0)
+            guard stream != nil else {
+                throw SourceError("\(location): cannot start the \(inflater.rawValue) inflater for \(path) (out of memory).")
+            }
+        }
+    }
+
+    deinit {
+        input.deallocate()
+        if let stream { cinflate_free(stream) }
+    }
+
+    func corrupt(_ why: String) -> SourceError {
+        SourceError("\(location): cannot read \(path) from the zip (\(why)). The zip is corrupt or truncated; download or export it again.")
+    }
+
+    /// Reads the next compressed bytes (at most a chunk, never past the entry) into `buffer`.
+    func read(into buffer: UnsafeMutableRawPointer) throws(SourceError) -> Int {
+        let n = ExportArchive.preadFully(fd, buffer, Int(min(UInt64(ExportArchive.chunkSize), remaining)), at)
+        if n < 0 {
+            throw SourceError("\(location): cannot read \(path) from the zip (\(String(cString: strerror(errno)))). Check the file and its disk.")
+        }
+        guard n > 0 else { throw corrupt("the file ends inside this entry") }
+        at += UInt64(n)
+        remaining -= UInt64(n)
+        return n
+    }
+
+    /// Fills `out` (a chunk) with the entry's next bytes; 0 at the end, once the size and CRC-32 are checked.
+    func next(into out: UnsafeMutableRawPointer) throws(SourceError) -> Int {
+        var fill = 0
+        if let stream {
+            let chunk = ExportArchive.chunkSize
+            while !ended && fill < chunk {
+                if inStart == inEnd && remaining > 0 {
+                    inEnd = try read(into: input)
+                    inStart = 0
+                }
+                var used = 0, made = 0
+                let rc = cinflate_run(stream, input.assumingMemoryBound(to: UInt8.self) + inStart, inEnd - inStart, &used,
+                                      out.assumingMemoryBound(to: UInt8.self) + fill, chunk - fill, &made)
+                inStart += used
+                fill += made
+                if rc == CINFLATE_ERROR { throw corrupt("invalid deflate data") }
+                ended = rc == CINFLATE_END
+                if used == 0 && made == 0 && !ended && fill < chunk {
+                    // No progress with room to write: either every compressed byte of the entry is in and the
+                    // deflate stream has not ended, or the inflater refuses what it has.
+                    throw corrupt(inStart == inEnd && remaining == 0 ? "truncated entry: its deflate stream stops before its end" : "invalid deflate data")
+                }
+            }
+            if fused && ended { _ = cinflate_stream_crc(stream, &crc) }
+        } else if remaining > 0 {
+            fill = try read(into: out)
+        }
+        if fill > 0 {
+            if !fused { crc = cinflate_crc32(crcKind, crc, out.assumingMemoryBound(to: UInt8.self), fill) }
+            total += UInt64(fill)
+            return fill
+        }
+        if total != record.uncompressedSize {
+            throw corrupt("it inflates to \(total) bytes, not the \(record.uncompressedSize) its directory records")
+        }
+        if crc != record.crc {
+            throw SourceError("\(location): \(path) does not match its checksum (CRC-32). The zip is corrupt; download or export it again.")
+        }
+        return 0
+    }
+}
+
+/// Runs an `EntryInflater` on a thread of its own, up to `depth` chunks ahead of the consumer, which gets them in
+/// order on the calling thread. An error of either side ends both; the thread is joined before `run` returns.
+final class InflatePipeline: @unchecked Sendable {
+    let source: EntryInflater
+    let buffers: [UnsafeMutableRawPointer]
+    let cond = NSCondition()
+    var free: [UnsafeMutableRawPointer]
+    var filled: [(UnsafeMutableRawPointer, Int)] = []
+    var finished = false
+    var failure: SourceError?
+    var cancelled = false
+    let exited = DispatchSemaphore(value: 0)
+
+    init(_ source: EntryInflater, depth: Int = 3) {
+        self.source = source
+        buffers = (0..<depth).map { _ in UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.chunkSize, alignment: 64) }
+        free = buffers
     }
 
     deinit { for b in buffers { b.deallocate() } }
 
-    /// One chunk read into buffer `i`: its length, 0 at an early end of file, or -errno.
-    func read(into i: Int) -> (count: Int, last: Bool) {
-        let want = Int(min(UInt64(chunk), remaining))
-        let n = ExportArchive.preadFully(fd, buffers[i], want, at)
-        if n <= 0 { return (n < 0 ? -Int(errno) : 0, true) }
-        at += UInt64(n)
-        remaining -= UInt64(n)
-        return (n, remaining == 0)
-    }
-
-    var finishedReading = false
-
-    func run() {
+    func produce() {
+        defer { exited.signal() }
         while true {
             cond.lock()
-            while free.isEmpty && !stopping { cond.wait() }
-            if stopping { cond.unlock(); return }
-            let i = free.removeFirst()
+            while free.isEmpty && !cancelled { cond.wait() }
+            if cancelled { cond.unlock(); return }
+            let buffer = free.removeLast()
             cond.unlock()
-            let (n, last) = read(into: i)
+            var n = 0
+            var error: SourceError?
+            do { n = try source.next(into: buffer) } catch let e { error = e }
             cond.lock()
-            ready.append((i, n))
-            if last { finishedReading = true }
+            if n > 0 { filled.append((buffer, n)) } else { free.append(buffer); finished = true; failure = error }
             cond.signal()
             cond.unlock()
-            if last { return }
+            if n == 0 { return }
         }
     }
 
-    /// The next chunk (valid until the following call), or why there is none.
-    func next() -> Piece {
-        if thread == nil {
-            let (n, _) = read(into: 0)
-            done = true
-            return n > 0 ? .bytes(UnsafeRawBufferPointer(start: buffers[0], count: n)) : .failed(Int32(-n))
+    func run(_ consume: (Data) throws -> Void) throws {
+        let thread = Thread { [self] in produce() }
+        thread.stackSize = 1 << 18
+        thread.start()
+        defer {
+            cond.lock()
+            cancelled = true
+            cond.broadcast()
+            cond.unlock()
+            exited.wait()
         }
-        cond.lock()
-        defer { cond.unlock() }
-        if let h = handedOut { free.append(h); handedOut = nil; cond.signal() }
-        while ready.isEmpty { cond.wait() }
-        let (i, n) = ready.removeFirst()
-        if finishedReading && ready.isEmpty { done = true }
-        guard n > 0 else { done = true; return .failed(Int32(-n)) }
-        handedOut = i
-        return .bytes(UnsafeRawBufferPointer(start: buffers[i], count: n))
-    }
-
-    /// Ends the reader thread (and waits for it: the buffers and the descriptor outlive it).
-    func stop() {
-        guard let thread else { return }
-        cond.lock()
-        stopping = true
-        cond.broadcast()
-        cond.unlock()
-        // The thread only blocks in `wait` (woken above) or in one pread: poll until it has left `run`.
-        while !thread.isFinished { usleep(50) }
+        while true {
+            cond.lock()
+            while filled.isEmpty && !finished { cond.wait() }
+            guard !filled.isEmpty else {
+                cond.unlock()
+                if let failure { throw failure }
+                return
+            }
+            let (buffer, n) = filled.removeFirst()
+            cond.unlock()
+            try consume(Data(bytesNoCopy: buffer, count: n, deallocator: .none))
+            cond.lock()
+            free.append(buffer)
+            cond.signal()
+            cond.unlock()
+        }
     }
 }
 
