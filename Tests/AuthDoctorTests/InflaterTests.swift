@@ -179,6 +179,20 @@ let readers: [(Inflater, ChecksumMode)] = [(.zlib, .zlib), (.isal, .isal), (.isa
         #expect(r.stderr.contains("AUTH_DOCTOR_INFLATE=brotli: use auto, zlib or isal"), "\(r.stderr)")
     }
 
+    /// Without ISA-L (AUTH_DOCTOR_ISAL_LIBRARY names a missing file): auto reads with zlib, isal is exit 2.
+    @Test func withoutISAL() throws {
+        let missing = ["AUTH_DOCTOR_ISAL_LIBRARY": "/nonexistent/libisal.so.2"]
+        let zlib = try runCLI(["diagnose", "admin@example.com", "--export", demoExport], env: ["AUTH_DOCTOR_INFLATE": "zlib"])
+        let auto = try runCLI(["diagnose", "admin@example.com", "--export", demoExport], env: missing)
+        #expect(auto.exitCode == 1 && auto.stdout == zlib.stdout && auto.stderr.isEmpty, "\(auto.stderr)")
+        var env = missing
+        env["AUTH_DOCTOR_INFLATE"] = "isal"
+        let isal = try runCLI(["diagnose", "admin@example.com", "--export", demoExport], env: env)
+        #expect(isal.exitCode == 2 && isal.stdout.isEmpty)
+        #expect(isal.stderr.contains("AUTH_DOCTOR_INFLATE=isal, but ISA-L cannot be loaded (/nonexistent/libisal.so.2"), "\(isal.stderr)")
+        #expect(isal.stderr.contains("unset it) to read with zlib"))
+    }
+
     /// 1,000 and 20,000 lines, every compression level and stored, every reader: the same bytes, chunks, lines
     /// and malformed-line reports, and the bytes are the ones written.
     @Test(arguments: [1_000, 20_000]) func sameLinesAndReports(lines: Int) throws {
