@@ -12,7 +12,8 @@ times, best of --runs:
   audit        `auth-doctor audit --export <zip>` (and checks its counts against what the generator planted)
   python       Benchmarks/baseline.py: zipfile + json.loads per line, the same lookup as diagnose (--python-runs)
 and prints times, ratios to both floors, speed-ups over Python and peak RSS (of each process, from wait4).
---zlib-commands also times both commands with AUTH_DOCTOR_INFLATE=zlib.
+--zlib-commands also times both commands with AUTH_DOCTOR_INFLATE=zlib; --quiet-wait S waits before each run for
+the machine to be idle (for a shared machine; at most S seconds in all).
 Results also go to Benchmarks/out/results-<users>-<format>.json.
 """
 import argparse
@@ -26,8 +27,34 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Benchmarks", "out")
 
 
+QUIET = {"wait": 0.0, "waited": 0.0}
+
+
+def busy_fraction(interval=0.5):
+    """The share of all cores busy over `interval` seconds (from /proc/stat), or 0 where there is none."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]
+    try:
+        t0, i0 = sample()
+        time.sleep(interval)
+        t1, i1 = sample()
+    except OSError:
+        return 0.0
+    return 1.0 - (i1 - i0) / max(1, t1 - t0)
+
+
+def wait_quiet():
+    """On a shared machine, waits (up to --quiet-wait seconds in all) until other work uses under 10% of the cores."""
+    while QUIET["waited"] < QUIET["wait"] and busy_fraction() > 0.10:
+        time.sleep(1.5)
+        QUIET["waited"] += 2.0
+
+
 def measure(cmd, env=None):
     """Runs cmd; returns (seconds, peak RSS in MB, exit code, stdout)."""
+    wait_quiet()
     start = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out = p.stdout.read()
@@ -53,7 +80,10 @@ def main():
     ap.add_argument("--python-runs", type=int, default=1)
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--zlib-commands", action="store_true", help="also time diagnose and audit reading with zlib")
+    ap.add_argument("--quiet-wait", type=float, default=0, metavar="SECONDS",
+                    help="before each run, wait until the machine is idle (others under 10%% CPU), at most this long in all")
     a = ap.parse_args()
+    QUIET["wait"] = a.quiet_wait
 
     if not a.skip_build:
         print("building release binaries ...", file=sys.stderr)
@@ -114,7 +144,8 @@ def main():
                  ("audit (zlib reader)", zlib_runs[1][0], zlib_runs[1][1], python[0] / zlib_runs[1][0])]
     rows.append(("python (zipfile + json.loads)", python[0], python[1], 1.0))
     print(f"\n{a.users:,} users, {a.format} export, {os.path.getsize(zip_path) / 1e6:,.0f} MB zip, "
-          f"{floor_json['bytes'] / 1e6:,.0f} MB of JSONL in the four tables; best of {a.runs} (python {a.python_runs}); {os.cpu_count()} cores")
+          f"{floor_json['bytes'] / 1e6:,.0f} MB of JSONL in the four tables; best of {a.runs} (python {a.python_runs}); {os.cpu_count()} cores"
+          + (f"; waited {QUIET['waited']:.0f} s for an idle machine" if a.quiet_wait else ""))
     for name, (raw, packed) in sorted(sizes.items(), key=lambda kv: -kv[1][0]):
         print(f"  {name:48} {raw / 1e6:9,.1f} MB  ({packed / 1e6:,.1f} MB deflated)")
     print(f"\n{'':32} {'seconds':>8} {'x zlib':>8} {'x ISA-L':>8} {'peak RSS':>10} {'vs python':>10}")

@@ -3,7 +3,8 @@
 // on one core, the bytes discarded. `--inflater zlib|isal` picks the inflater (default zlib), `--checksum
 // zlib|isal|fused` how the CRC-32 is computed (default: the reader's own choice for that inflater).
 // Prints {"seconds": ..., "bytes": ..., "inflater": ..., "checksum": ..., "zipFoundationCRCSeconds": ...}.
-// Usage: inflate-floor <export.zip> [component] [appTable] [--inflater zlib|isal] [--checksum MODE] [--with-zipfoundation-crc]
+// `--entry PATH` (repeatable) reads only those entries; "entries" gives the seconds of each.
+// Usage: inflate-floor <export.zip> [component] [appTable] [--inflater zlib|isal] [--checksum MODE] [--entry PATH] [--with-zipfoundation-crc]
 import AuthDoctorSources
 import Foundation
 import ZIPFoundation
@@ -17,6 +18,7 @@ var args: [String] = []
 var inflater = Inflater.zlib
 var checksum: ChecksumMode?
 var withZIPFoundationCRC = false
+var only: [String] = []
 var it = CommandLine.arguments.dropFirst().makeIterator()
 while let a = it.next() {
     switch a {
@@ -26,6 +28,9 @@ while let a = it.next() {
     case "--checksum":
         guard let v = it.next(), let c = ChecksumMode(rawValue: v) else { fail("--checksum takes zlib, isal or fused", 64) }
         checksum = c
+    case "--entry":
+        guard let v = it.next() else { fail("--entry takes a path in the zip", 64) }
+        only.append(v)
     case "--with-zipfoundation-crc": withZIPFoundationCRC = true
     default: args.append(a)
     }
@@ -35,7 +40,7 @@ guard !args.isEmpty else {
 }
 let component = args.count > 1 ? args[1] : "betterAuth"
 let appTable = args.count > 2 ? args[2] : "users"
-let wanted = ["user", "account", "session"].map { "_components/\(component)/\($0)/documents.jsonl" } + ["\(appTable)/documents.jsonl"]
+let wanted = only.isEmpty ? ["user", "account", "session"].map { "_components/\(component)/\($0)/documents.jsonl" } + ["\(appTable)/documents.jsonl"] : only
 
 func seconds(since start: DispatchTime) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
 
@@ -44,10 +49,13 @@ do {
     let archive = try ExportArchive(path: args[0], inflater: inflater)
     if let checksum { archive.checksum = checksum }
     var total = 0
+    var each: [String] = []
     for path in wanted {
+        let one = DispatchTime.now()
         try archive.stream(path) { data in total += data.count }
+        each.append("\"\(path)\": \(seconds(since: one))")
     }
-    var out = "{\"seconds\": \(seconds(since: start)), \"bytes\": \(total), \"inflater\": \"\(inflater.rawValue)\", \"checksum\": \"\(archive.checksum.rawValue)\""
+    var out = "{\"seconds\": \(seconds(since: start)), \"bytes\": \(total), \"inflater\": \"\(inflater.rawValue)\", \"checksum\": \"\(archive.checksum.rawValue)\", \"entries\": {\(each.joined(separator: ", "))}"
     if withZIPFoundationCRC {
         // For reference: ZIPFoundation's extract with its own (Swift) CRC-32.
         let again = DispatchTime.now()
