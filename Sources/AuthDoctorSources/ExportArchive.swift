@@ -83,6 +83,8 @@ public final class ExportArchive: TableReader {
     public var checksum: ChecksumMode
 
     public static let chunkSize = 1 << 20
+    /// Compressed bytes are read a quarter of that at a time (a 1 MiB chunk inflates from about 250 KB).
+    static let inputSize = 1 << 18
 
     /// - Parameter inflater: nil reads `AUTH_DOCTOR_INFLATE` (for a zip; a folder needs no inflater).
     public init(path: String, inflater: Inflater? = nil) throws(SourceError) {
@@ -403,7 +405,7 @@ final class EntryInflater: @unchecked Sendable {
         self.path = path
         fused = record.method == 8 && inflater == .isal && checksum == .fused
         crcKind = checksum == .zlib ? CINFLATE_ZLIB : CINFLATE_ISAL
-        input = UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.chunkSize, alignment: 64)
+        input = UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.inputSize, alignment: 64)
         at = 0
         remaining = record.compressedSize
         var header = [UInt8](repeating: 0, count: 30)
@@ -432,9 +434,9 @@ final class EntryInflater: @unchecked Sendable {
         SourceError("\(location): cannot read \(path) from the zip (\(why)). The zip is corrupt or truncated; download or export it again.")
     }
 
-    /// Reads the next compressed bytes (at most a chunk, never past the entry) into `buffer`.
-    func read(into buffer: UnsafeMutableRawPointer) throws(SourceError) -> Int {
-        let n = ExportArchive.preadFully(fd, buffer, Int(min(UInt64(ExportArchive.chunkSize), remaining)), at)
+    /// Reads the entry's next bytes (at most `limit`, never past the entry) into `buffer`.
+    func read(into buffer: UnsafeMutableRawPointer, limit: Int) throws(SourceError) -> Int {
+        let n = ExportArchive.preadFully(fd, buffer, Int(min(UInt64(limit), remaining)), at)
         if n < 0 {
             throw SourceError("\(location): cannot read \(path) from the zip (\(String(cString: strerror(errno)))). Check the file and its disk.")
         }
@@ -451,7 +453,7 @@ final class EntryInflater: @unchecked Sendable {
             let chunk = ExportArchive.chunkSize
             while !ended && fill < chunk {
                 if inStart == inEnd && remaining > 0 {
-                    inEnd = try read(into: input)
+                    inEnd = try read(into: input, limit: ExportArchive.inputSize)
                     inStart = 0
                 }
                 var used = 0, made = 0
@@ -469,7 +471,7 @@ final class EntryInflater: @unchecked Sendable {
             }
             if fused && ended { _ = cinflate_stream_crc(stream, &crc) }
         } else if remaining > 0 {
-            fill = try read(into: out)
+            fill = try read(into: out, limit: ExportArchive.chunkSize)
         }
         if fill > 0 {
             if !fused { crc = cinflate_crc32(crcKind, crc, out.assumingMemoryBound(to: UInt8.self), fill) }
@@ -499,7 +501,7 @@ final class InflatePipeline: @unchecked Sendable {
     var cancelled = false
     let exited = DispatchSemaphore(value: 0)
 
-    init(_ source: EntryInflater, depth: Int = 3) {
+    init(_ source: EntryInflater, depth: Int = 2) {
         self.source = source
         buffers = (0..<depth).map { _ in UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.chunkSize, alignment: 64) }
         free = buffers
