@@ -53,7 +53,8 @@ func syntheticJSONL(lines: Int, seed: UInt64, long: Bool = true, finalNewline: B
 }
 
 /// Zips files (name → bytes) with python's zipfile, each entry at its own compression level (0 = stored).
-func zipEntries(_ files: [(name: String, data: [UInt8], level: Int)], to zip: URL) throws {
+/// `streamed`: written to a pipe-like file, so sizes and CRCs follow the data in data descriptors (flag bit 3).
+func zipEntries(_ files: [(name: String, data: [UInt8], level: Int)], to zip: URL, streamed: Bool = false) throws {
     let dir = zip.deletingLastPathComponent().appendingPathComponent("src-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
@@ -66,17 +67,26 @@ func zipEntries(_ files: [(name: String, data: [UInt8], level: Int)], to zip: UR
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = ["python3", "-c", """
-        import sys, zipfile
-        out = sys.argv[1]
-        with zipfile.ZipFile(out, "w") as z:
-            for line in sys.argv[2:]:
+        import io, sys, zipfile
+        out, streamed = sys.argv[1], sys.argv[2] == "1"
+        class Unseekable(io.RawIOBase):
+            def __init__(self, f): self.f = f
+            def write(self, b): return self.f.write(b)
+            def writable(self): return True
+        with open(out, "wb") as f, zipfile.ZipFile(Unseekable(f) if streamed else f, "w") as z:
+            for line in sys.argv[3:]:
                 src, name, level = line.split("\\t")
                 level = int(level)
-                if level == 0:
+                if streamed:
+                    info = zipfile.ZipInfo(name)
+                    info.compress_type = zipfile.ZIP_STORED if level == 0 else zipfile.ZIP_DEFLATED
+                    with z.open(info, "w") as w:
+                        w.write(open(src, "rb").read())
+                elif level == 0:
                     z.write(src, name, compress_type=zipfile.ZIP_STORED)
                 else:
                     z.write(src, name, compress_type=zipfile.ZIP_DEFLATED, compresslevel=level)
-        """, zip.path] + spec
+        """, zip.path, streamed ? "1" : "0"] + spec
     try p.run()
     p.waitUntilExit()
     #expect(p.terminationStatus == 0)
@@ -220,6 +230,24 @@ let readers: [(Inflater, ChecksumMode)] = [(.zlib, .zlib), (.isal, .isal), (.isa
             #expect(Set(readings.map(\.description)).count == 1, "\(readings)")
         }
         #expect(try read(zip.path, "empty/documents.jsonl", inflater: .isal).bytes == 0)
+    }
+
+    /// Entries whose sizes and CRC follow their data (data descriptors, as streaming zip writers make them).
+    @Test func dataDescriptors() throws {
+        let dir = try tempDir("inflate-dd")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let zip = dir.appendingPathComponent("t.zip")
+        let (data, planted) = syntheticJSONL(lines: 3_000, seed: 3)
+        try zipEntries([("d/documents.jsonl", data, 6), ("s/documents.jsonl", data, 0)], to: zip, streamed: true)
+        let truth = data.withUnsafeBufferPointer { cinflate_crc32(CINFLATE_ZLIB, 0, $0.baseAddress, $0.count) }
+        let archive = try ExportArchive(path: zip.path, inflater: .isal)
+        #expect(archive.located.count == 2, "both entries are read with pread, not through ZIPFoundation")
+        for entry in ["d/documents.jsonl", "s/documents.jsonl"] {
+            for (inflater, checksum) in readers {
+                let r = try read(zip.path, entry, inflater: inflater, checksum: checksum)
+                #expect(r.crc == truth && r.bytes == data.count && r.malformed == planted, "\(entry) \(inflater) \(checksum): \(r)")
+            }
+        }
     }
 
     /// 200,000 lines (a 200k-user table), compared by whole-stream digests and line counts, not process runs.
