@@ -75,7 +75,8 @@ cinflate_stream *cinflate_new(int kind, int fused_crc) {
     s->kind = kind;
     if (kind == CINFLATE_ISAL) {
         if (!cinflate_isal_load()) { free(s); return NULL; }
-        s->isal = calloc(1, sizeof *s->isal);
+        // Room past the struct this header knows: a later libisal.so.2 may have grown it at the end.
+        s->isal = calloc(1, sizeof *s->isal + 65536);
         if (!s->isal) { free(s); return NULL; }
         p_isal_inflate_init(s->isal);
         s->isal->crc_flag = fused_crc ? ISAL_GZIP_NO_HDR : ISAL_DEFLATE;
