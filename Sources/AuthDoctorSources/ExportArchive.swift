@@ -476,6 +476,10 @@ final class EntryInflater: @unchecked Sendable {
         if fill > 0 {
             if !fused { crc = cinflate_crc32(crcKind, crc, out.assumingMemoryBound(to: UInt8.self), fill) }
             total += UInt64(fill)
+            // Past its recorded size the entry is damaged (or a bomb): stop there, not at the end of the stream.
+            if total > record.uncompressedSize {
+                throw corrupt("it inflates to more than the \(record.uncompressedSize) bytes its directory records")
+            }
             return fill
         }
         if total != record.uncompressedSize {

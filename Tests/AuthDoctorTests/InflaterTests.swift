@@ -269,7 +269,7 @@ let readers: [(Inflater, ChecksumMode)] = [(.zlib, .zlib), (.isal, .isal), (.isa
 
     /// A zip of one deflated entry whose bytes are changed by `damage` (offsets into the deflate data), with its
     /// recorded sizes and CRC as given (nil: the real ones).
-    func handmadeZip(_ dir: URL, _ data: [UInt8], cut: Double? = nil, crcXor: UInt32 = 0, firstByte: UInt8? = nil) throws -> String {
+    func handmadeZip(_ dir: URL, _ data: [UInt8], cut: Double? = nil, crcXor: UInt32 = 0, firstByte: UInt8? = nil, sizeDelta: Int = 0) throws -> String {
         let zip = dir.appendingPathComponent("hand-\(UUID().uuidString).zip")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -278,18 +278,19 @@ let readers: [(Inflater, ChecksumMode)] = [(.zlib, .zlib), (.isal, .isal), (.isa
         p.arguments = ["python3", "-c", """
             import sys, struct, zlib
             raw = open(sys.argv[1], "rb").read()
-            out, cut, crcxor, first = sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+            out, cut, crcxor, first, delta = sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
             c = zlib.compressobj(6, zlib.DEFLATED, -15)
             packed = bytearray(c.compress(raw) + c.flush())
             if cut >= 0: packed = packed[:int(len(packed) * cut)]
             if first >= 0: packed[0] = first
             crc = zlib.crc32(raw) ^ crcxor
             name = b"t/documents.jsonl"
-            local = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 8, 0, 0, crc, len(packed), len(raw), len(name), 0) + name
-            central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, 8, 0, 0, crc, len(packed), len(raw), len(name), 0, 0, 0, 0, 0o100644 << 16, 0) + name
+            size = len(raw) + delta
+            local = struct.pack("<IHHHHHIIIHH", 0x04034b50, 20, 0, 8, 0, 0, crc, len(packed), size, len(name), 0) + name
+            central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014b50, 20, 20, 0, 8, 0, 0, crc, len(packed), size, len(name), 0, 0, 0, 0, 0o100644 << 16, 0) + name
             end = struct.pack("<IHHHHIIH", 0x06054b50, 0, 0, 1, 1, len(central), len(local) + len(packed), 0)
             open(out, "wb").write(local + packed + central + end)
-            """, src.path, zip.path, String(cut ?? -1), String(crcXor), String(firstByte.map(Int.init) ?? -1)]
+            """, src.path, zip.path, String(cut ?? -1), String(crcXor), String(firstByte.map(Int.init) ?? -1), String(sizeDelta)]
         try p.run()
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
@@ -321,6 +322,9 @@ let readers: [(Inflater, ChecksumMode)] = [(.zlib, .zlib), (.isal, .isal), (.isa
         for cut in [0.0, 0.001, 0.5, 0.999] {
             expectError(try handmadeZip(dir, data, cut: cut), "truncated entry")
         }
+        // A recorded size smaller than what the stream inflates to: stopped at the recorded size.
+        expectError(try handmadeZip(dir, data, sizeDelta: -(1 << 20)), "inflates to more than the")
+        expectError(try handmadeZip(dir, data, sizeDelta: 1), "it inflates to \(data.count) bytes, not the \(data.count + 1)")
         // A CRC that does not match.
         expectError(try handmadeZip(dir, data, crcXor: 1), "does not match its checksum (CRC-32)")
         // An invalid block type (BFINAL=1, BTYPE=11).
