@@ -20,11 +20,15 @@ let package = Package(
         .target(name: "AuthDoctorCore", dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
         // memmem/memrchr for the byte-level prefilter; zlib's crc32 for zip checksums.
         .target(name: "CScan", linkerSettings: [.linkedLibrary("z")]),
+        // The export reader's raw-deflate inflaters: zlib (linked) and Intel ISA-L (libisal, loaded with dlopen at run
+        // time so the binary starts without it and falls back to zlib; its header is needed to build).
+        .target(name: "CInflate", cSettings: [.unsafeFlags(["-I/opt/homebrew/include", "-I/usr/local/include"], .when(platforms: [.macOS]))],
+                linkerSettings: [.linkedLibrary("z"), .linkedLibrary("dl", .when(platforms: [.linux]))]),
         // libcurl for live mode: no redirects, a hard deadline, capped answers (DESIGN §13.8).
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
         // Export (zip or folder) reading, config and env files, the live deployment client.
         .target(name: "AuthDoctorSources", dependencies: [
-            "AuthDoctorCore", "CScan", "CCurl", .product(name: "Yams", package: "Yams"),
+            "AuthDoctorCore", "CScan", "CInflate", "CCurl", .product(name: "Yams", package: "Yams"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -43,7 +47,7 @@ let package = Package(
         .executableTarget(name: "inflate-floor", dependencies: ["AuthDoctorSources"], path: "Benchmarks/InflateFloor"),
         .executableTarget(name: "rule-eval", dependencies: ["AuthDoctorCore"], path: "Benchmarks/RuleEval"),
         .testTarget(name: "AuthDoctorTests", dependencies: [
-            "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "AuthDoctorApp", "auth-doctor",
+            "AuthDoctorCore", "AuthDoctorSources", "AuthDoctorReport", "AuthDoctorApp", "auth-doctor", "CInflate",
             // Signs the tokens the `jwt` tests check (Ed25519, P-256, RSA).
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),

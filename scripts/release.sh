@@ -4,7 +4,8 @@
 #   scripts/release.sh [--out DIR] [--scratch-path DIR]     (defaults: dist/, .build-release/)
 #
 # The binary links the Swift runtime statically (--static-swift-stdlib) and carries its rules; it still
-# needs glibc, libcurl (libcurl.so.4) and zlib (libz.so.1) from the system. The tarball holds
+# needs glibc, libcurl (libcurl.so.4) and zlib (libz.so.1) from the system. ISA-L (libisal.so.2) is optional: it
+# is loaded at run time when installed (about twice zlib's inflate speed), else zlib reads. The tarball holds
 #   bin/auth-doctor
 #   share/man/man1/auth-doctor.1                      (swift-argument-parser's generate-manual)
 #   share/bash-completion/completions/auth-doctor

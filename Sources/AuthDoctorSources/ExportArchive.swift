@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CInflate
 import CScan
 import Foundation
 import ZIPFoundation
@@ -9,6 +15,44 @@ public struct SourceError: Error, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
 
     public var description: String { message }
+}
+
+/// What inflates the deflated entries of a zip: zlib (always there) or Intel's ISA-L (about twice as fast, loaded at
+/// run time when installed). `AUTH_DOCTOR_INFLATE=auto|zlib|isal` chooses; auto (the default) takes ISA-L when it
+/// loads, else zlib. Both read the same raw-deflate streams, in the same 1 MiB chunks, to the same bytes.
+public enum Inflater: String, Sendable, CaseIterable {
+    case zlib, isal
+
+    /// True when ISA-L (libisal.so.2 or libisal.so) could be loaded.
+    public static var isalAvailable: Bool { cinflate_isal_load() != 0 }
+
+    /// Why ISA-L could not be loaded (the loader's message).
+    public static var isalError: String { String(cString: cinflate_isal_error()) }
+
+    /// The choice `AUTH_DOCTOR_INFLATE` makes; a value other than auto, zlib or isal, or isal where it cannot be
+    /// loaded, is an error (exit 2).
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(SourceError) -> Inflater {
+        let value = (env["AUTH_DOCTOR_INFLATE"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        switch value {
+        case "", "auto": return isalAvailable ? .isal : .zlib
+        case "zlib": return .zlib
+        case "isal":
+            guard isalAvailable else {
+                throw SourceError("AUTH_DOCTOR_INFLATE=isal, but ISA-L cannot be loaded (\(isalError)). Install it (`apt-get install libisal2`, `brew install isa-l`), or set AUTH_DOCTOR_INFLATE=auto (or unset it) to read with zlib.")
+            }
+            return .isal
+        default:
+            throw SourceError("AUTH_DOCTOR_INFLATE=\(value): use auto, zlib or isal.")
+        }
+    }
+
+    var kind: Int32 { self == .isal ? CINFLATE_ISAL : CINFLATE_ZLIB }
+}
+
+/// How a zip entry's CRC-32 is checked: zlib's `crc32`, ISA-L's `crc32_gzip_refl` over each inflated chunk, or
+/// computed by ISA-L's inflater on the way (`fused`, ISA-L only).
+public enum ChecksumMode: String, Sendable, CaseIterable {
+    case zlib, isal, fused
 }
 
 /// Where `audit` reads whole tables from, by export path (`_components/betterAuth/user/documents.jsonl`).
@@ -28,11 +72,22 @@ public final class ExportArchive: TableReader {
     public let paths: Set<String>
     let archive: Archive?
     let entries: [String: Entry]
+    /// Where each entry's data is, from the central directory: entries found here are read with `pread` and
+    /// inflated by `inflater`; any other (a directory this reader could not pair with ZIPFoundation's) goes
+    /// through ZIPFoundation as before.
+    let located: [String: ZipRecord]
     let root: URL?
+    /// The inflater for deflated zip entries (from `AUTH_DOCTOR_INFLATE` unless given).
+    public let inflater: Inflater
+    /// How entry checksums are computed (the fastest measured by default: see Benchmarks/README.md).
+    public var checksum: ChecksumMode
 
     public static let chunkSize = 1 << 20
+    /// Compressed bytes are read a quarter of that at a time (a 1 MiB chunk inflates from about 250 KB).
+    static let inputSize = 1 << 18
 
-    public init(path: String) throws(SourceError) {
+    /// - Parameter inflater: nil reads `AUTH_DOCTOR_INFLATE` (for a zip; a folder needs no inflater).
+    public init(path: String, inflater: Inflater? = nil) throws(SourceError) {
         location = path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -41,6 +96,9 @@ public final class ExportArchive: TableReader {
         if isDir.boolValue {
             archive = nil
             entries = [:]
+            located = [:]
+            self.inflater = inflater ?? .zlib
+            checksum = .zlib
             let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
             root = url
             let keys: [URLResourceKey] = [.isRegularFileKey, .isSymbolicLinkKey, .isDirectoryKey]
@@ -66,6 +124,10 @@ public final class ExportArchive: TableReader {
             return
         }
         root = nil
+        let chosen: Inflater
+        if let inflater { chosen = inflater } else { chosen = try Inflater.fromEnvironment() }
+        self.inflater = chosen
+        checksum = chosen == .isal ? ExportArchive.isalChecksum : .zlib
         let url = URL(fileURLWithPath: path)
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         guard size > 0 else {
@@ -83,13 +145,27 @@ public final class ExportArchive: TableReader {
         // ZIPFoundation skips what it cannot read (encrypted entries, a central directory it cannot find): name it.
         if let what = ZipProbe.describe(path: path) { throw SourceError(what) }
         archive = opened
+        // The central directory again, for the data offsets ZIPFoundation keeps to itself: paired with its
+        // entries by position, each pair checked on CRC and sizes.
+        let all = Array(opened)
+        let records = ZipDirectory.read(path: path) ?? []
         var map: [String: Entry] = [:]
-        for entry in opened where entry.type == .file {
+        var byPath: [String: ZipRecord] = [:]
+        for (i, entry) in all.enumerated() where entry.type == .file {
             map[entry.path] = entry
+            if records.count == all.count, records[i].matches(entry) {
+                byPath[entry.path] = records[i]
+            } else {
+                byPath[entry.path] = nil
+            }
         }
         entries = map
+        located = byPath
         paths = Set(map.keys)
     }
+
+    /// ISA-L's checksum for ISA-L reads: measured on the 1M-user benchmark export (Benchmarks/README.md).
+    static let isalChecksum: ChecksumMode = .isal
 
     /// What a non-regular file is, for messages.
     static func fileKind(_ path: String) -> String {
@@ -126,9 +202,14 @@ public final class ExportArchive: TableReader {
 
     /// Streams one file's bytes in chunks. Safe to call from several threads at once: each zip stream reads
     /// through an archive handle of its own.
+    /// The `Data` handed to `consume` is valid only during the call (it points into the reader's buffer).
     public func stream(_ path: String, _ consume: (Data) throws -> Void) throws(SourceError) {
         if archive != nil {
             guard let entry = entries[path] else { throw SourceError("\(location): no \(path) in the export.") }
+            if let record = located[path] {
+                try streamEntry(path, record, consume)
+                return
+            }
             do {
                 let handle = try Archive(url: URL(fileURLWithPath: location), accessMode: .read)
                 // ZIPFoundation's own CRC-32 is a byte-at-a-time Swift loop (its zlib one is not compiled in on
@@ -250,5 +331,318 @@ enum ZipProbe {
             return "\(path): a zip that holds another zip (\(inner)), not the export itself. Unzip it once and pass the inner zip."
         }
         return nil
+    }
+}
+
+// MARK: Reading entries with pread and zlib or ISA-L.
+
+extension ExportArchive {
+    /// Streams one entry: its bytes read with `pread` at explicit offsets (never past the entry's compressed
+    /// size), inflated in 1 MiB chunks, CRC-32 and size checked at the end. A stream that runs out of input before
+    /// it ends is a truncated entry, never a loop. An entry over 2 MiB is inflated on a thread of its own, up to
+    /// two chunks ahead of `consume` (the scan of chunk k overlaps the inflation of chunk k+1).
+    func streamEntry(_ path: String, _ record: ZipRecord, _ consume: (Data) throws -> Void) throws(SourceError) {
+        let fd = open(location, O_RDONLY)
+        guard fd >= 0 else {
+            throw SourceError("\(location): cannot read this file (\(String(cString: strerror(errno)))). Check its permissions.")
+        }
+        defer { close(fd) }
+        let source = try EntryInflater(fd: fd, record: record, location: location, path: path, inflater: inflater, checksum: checksum)
+        do {
+            if record.uncompressedSize <= UInt64(2 * ExportArchive.chunkSize) {
+                let out = UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.chunkSize, alignment: 64)
+                defer { out.deallocate() }
+                while case let n = try source.next(into: out), n > 0 {
+                    try consume(Data(bytesNoCopy: out, count: n, deallocator: .none))
+                }
+            } else {
+                try InflatePipeline(source).run(consume)
+            }
+        } catch let e as SourceError {
+            throw e
+        } catch {
+            throw SourceError("\(location): cannot read \(path) from the zip (\(ExportArchive.describe(error))). The zip is corrupt or truncated; download or export it again.")
+        }
+    }
+
+    /// Reads up to `count` bytes at `offset`, retrying short reads; the bytes read (fewer at the end of the file),
+    /// or -1 on an error.
+    static func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int, _ offset: UInt64) -> Int {
+        var done = 0
+        while done < count {
+            let n = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            if n < 0 { if errno == EINTR { continue }; return -1 }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+}
+
+/// One zip entry's bytes, chunk by chunk: read with `pread`, inflated (or copied, when stored), checksummed.
+/// Used from one thread at a time.
+final class EntryInflater: @unchecked Sendable {
+    let fd: Int32
+    let record: ZipRecord
+    let location: String
+    let path: String
+    let fused: Bool
+    let crcKind: Int32
+    var stream: OpaquePointer?
+    let input: UnsafeMutableRawPointer
+    var inStart = 0, inEnd = 0
+    /// The next byte of the file to read and how many of the entry's compressed bytes are still unread.
+    var at: UInt64
+    var remaining: UInt64
+    var crc: UInt32 = 0
+    var total: UInt64 = 0
+    var ended = false
+
+    init(fd: Int32, record: ZipRecord, location: String, path: String, inflater: Inflater, checksum: ChecksumMode) throws(SourceError) {
+        self.fd = fd
+        self.record = record
+        self.location = location
+        self.path = path
+        fused = record.method == 8 && inflater == .isal && checksum == .fused
+        crcKind = checksum == .zlib ? CINFLATE_ZLIB : CINFLATE_ISAL
+        input = UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.inputSize, alignment: 64)
+        at = 0
+        remaining = record.compressedSize
+        var header = [UInt8](repeating: 0, count: 30)
+        let got = header.withUnsafeMutableBytes { ExportArchive.preadFully(fd, $0.baseAddress!, 30, record.localHeaderOffset) }
+        guard got == 30, header[0] == 0x50, header[1] == 0x4B, header[2] == 3, header[3] == 4 else {
+            throw SourceError("\(location): cannot read \(path) from the zip (no local header at offset \(record.localHeaderOffset)). The zip is corrupt or truncated; download or export it again.")
+        }
+        at = record.localHeaderOffset + 30 + UInt64(header[26]) + UInt64(header[27]) << 8 + UInt64(header[28]) + UInt64(header[29]) << 8
+        guard record.method == 0 || record.method == 8 else {
+            throw SourceError("\(location): \(path) is compressed with zip method \(record.method); auth-doctor reads stored and deflated entries, as `npx convex export` writes them. Unzip it and pass the folder, or export again.")
+        }
+        if record.method == 8 {
+            stream = cinflate_new(inflater.kind, fused ? 1 : 0)
+            guard stream != nil else {
+                throw SourceError("\(location): cannot start the \(inflater.rawValue) inflater for \(path) (out of memory).")
+            }
+        }
+    }
+
+    deinit {
+        input.deallocate()
+        if let stream { cinflate_free(stream) }
+    }
+
+    func corrupt(_ why: String) -> SourceError {
+        SourceError("\(location): cannot read \(path) from the zip (\(why)). The zip is corrupt or truncated; download or export it again.")
+    }
+
+    /// Reads the entry's next bytes (at most `limit`, never past the entry) into `buffer`.
+    func read(into buffer: UnsafeMutableRawPointer, limit: Int) throws(SourceError) -> Int {
+        let n = ExportArchive.preadFully(fd, buffer, Int(min(UInt64(limit), remaining)), at)
+        if n < 0 {
+            throw SourceError("\(location): cannot read \(path) from the zip (\(String(cString: strerror(errno)))). Check the file and its disk.")
+        }
+        guard n > 0 else { throw corrupt("the file ends inside this entry") }
+        at += UInt64(n)
+        remaining -= UInt64(n)
+        return n
+    }
+
+    /// Fills `out` (a chunk) with the entry's next bytes; 0 at the end, once the size and CRC-32 are checked.
+    func next(into out: UnsafeMutableRawPointer) throws(SourceError) -> Int {
+        var fill = 0
+        if let stream {
+            let chunk = ExportArchive.chunkSize
+            while !ended && fill < chunk {
+                if inStart == inEnd && remaining > 0 {
+                    inEnd = try read(into: input, limit: ExportArchive.inputSize)
+                    inStart = 0
+                }
+                var used = 0, made = 0
+                let rc = cinflate_run(stream, input.assumingMemoryBound(to: UInt8.self) + inStart, inEnd - inStart, &used,
+                                      out.assumingMemoryBound(to: UInt8.self) + fill, chunk - fill, &made)
+                inStart += used
+                fill += made
+                if rc == CINFLATE_ERROR { throw corrupt("invalid deflate data") }
+                ended = rc == CINFLATE_END
+                if used == 0 && made == 0 && !ended && fill < chunk {
+                    // No progress with room to write: either every compressed byte of the entry is in and the
+                    // deflate stream has not ended, or the inflater refuses what it has.
+                    throw corrupt(inStart == inEnd && remaining == 0 ? "truncated entry: its deflate stream stops before its end" : "invalid deflate data")
+                }
+            }
+            if fused && ended { _ = cinflate_stream_crc(stream, &crc) }
+        } else if remaining > 0 {
+            fill = try read(into: out, limit: ExportArchive.chunkSize)
+        }
+        if fill > 0 {
+            if !fused { crc = cinflate_crc32(crcKind, crc, out.assumingMemoryBound(to: UInt8.self), fill) }
+            total += UInt64(fill)
+            // Past its recorded size the entry is damaged (or a bomb): stop there, not at the end of the stream.
+            if total > record.uncompressedSize {
+                throw corrupt("it inflates to more than the \(record.uncompressedSize) bytes its directory records")
+            }
+            return fill
+        }
+        if total != record.uncompressedSize {
+            throw corrupt("it inflates to \(total) bytes, not the \(record.uncompressedSize) its directory records")
+        }
+        if crc != record.crc {
+            throw SourceError("\(location): \(path) does not match its checksum (CRC-32). The zip is corrupt; download or export it again.")
+        }
+        return 0
+    }
+}
+
+/// Runs an `EntryInflater` on a thread of its own, up to `depth` chunks ahead of the consumer, which gets them in
+/// order on the calling thread. An error of either side ends both; the thread is joined before `run` returns.
+final class InflatePipeline: @unchecked Sendable {
+    let source: EntryInflater
+    let buffers: [UnsafeMutableRawPointer]
+    let cond = NSCondition()
+    var free: [UnsafeMutableRawPointer]
+    var filled: [(UnsafeMutableRawPointer, Int)] = []
+    var finished = false
+    var failure: SourceError?
+    var cancelled = false
+    let exited = DispatchSemaphore(value: 0)
+
+    init(_ source: EntryInflater, depth: Int = 2) {
+        self.source = source
+        buffers = (0..<depth).map { _ in UnsafeMutableRawPointer.allocate(byteCount: ExportArchive.chunkSize, alignment: 64) }
+        free = buffers
+    }
+
+    deinit { for b in buffers { b.deallocate() } }
+
+    func produce() {
+        defer { exited.signal() }
+        while true {
+            cond.lock()
+            while free.isEmpty && !cancelled { cond.wait() }
+            if cancelled { cond.unlock(); return }
+            let buffer = free.removeLast()
+            cond.unlock()
+            var n = 0
+            var error: SourceError?
+            do { n = try source.next(into: buffer) } catch let e { error = e }
+            cond.lock()
+            if n > 0 { filled.append((buffer, n)) } else { free.append(buffer); finished = true; failure = error }
+            cond.signal()
+            cond.unlock()
+            if n == 0 { return }
+        }
+    }
+
+    func run(_ consume: (Data) throws -> Void) throws {
+        let thread = Thread { [self] in produce() }
+        thread.stackSize = 1 << 18
+        thread.start()
+        defer {
+            cond.lock()
+            cancelled = true
+            cond.broadcast()
+            cond.unlock()
+            exited.wait()
+        }
+        while true {
+            cond.lock()
+            while filled.isEmpty && !finished { cond.wait() }
+            guard !filled.isEmpty else {
+                cond.unlock()
+                if let failure { throw failure }
+                return
+            }
+            let (buffer, n) = filled.removeFirst()
+            cond.unlock()
+            try consume(Data(bytesNoCopy: buffer, count: n, deallocator: .none))
+            cond.lock()
+            free.append(buffer)
+            cond.signal()
+            cond.unlock()
+        }
+    }
+}
+
+/// One entry of a zip's central directory: where its data is and what it should inflate to.
+struct ZipRecord: Sendable {
+    let method: UInt16
+    let flags: UInt16
+    let crc: UInt32
+    let compressedSize: UInt64
+    let uncompressedSize: UInt64
+    let localHeaderOffset: UInt64
+
+    func matches(_ entry: Entry) -> Bool {
+        entry.checksum == crc && entry.compressedSize == compressedSize && entry.uncompressedSize == uncompressedSize
+            && flags & 1 == 0
+    }
+}
+
+/// The central directory of a zip, zip64 included, read once to find each entry's local header.
+enum ZipDirectory {
+    static func read(path: String) -> [ZipRecord]? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        let size = UInt64(st.st_size)
+        guard size >= 22 else { return nil }
+        func bytes(_ offset: UInt64, _ count: Int) -> [UInt8]? {
+            guard offset + UInt64(count) <= size else { return nil }
+            var b = [UInt8](repeating: 0, count: count)
+            let n = b.withUnsafeMutableBytes { ExportArchive.preadFully(fd, $0.baseAddress!, count, offset) }
+            return n == count ? b : nil
+        }
+        func u16(_ b: [UInt8], _ i: Int) -> UInt64 { UInt64(b[i]) | UInt64(b[i + 1]) << 8 }
+        func u32(_ b: [UInt8], _ i: Int) -> UInt64 { u16(b, i) | u16(b, i + 2) << 16 }
+        func u64(_ b: [UInt8], _ i: Int) -> UInt64 { u32(b, i) | u32(b, i + 4) << 32 }
+        let tailStart = size > 65_557 ? size - 65_557 : 0
+        guard let tail = bytes(tailStart, Int(size - tailStart)) else { return nil }
+        var e = tail.count - 22
+        while e >= 0 && !(tail[e] == 0x50 && tail[e + 1] == 0x4B && tail[e + 2] == 5 && tail[e + 3] == 6) { e -= 1 }
+        guard e >= 0 else { return nil }
+        let eocd = tailStart + UInt64(e)
+        var count = u16(tail, e + 10), cdSize = u32(tail, e + 12), cdOffset = u32(tail, e + 16)
+        if count == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
+            // Zip64: the locator just before the end record points at the zip64 end record.
+            guard eocd >= 20, let loc = bytes(eocd - 20, 20), u32(loc, 0) == 0x0706_4B50,
+                  let rec = bytes(u64(loc, 8), 56), u32(rec, 0) == 0x0606_4B50 else { return nil }
+            count = u64(rec, 32)
+            cdSize = u64(rec, 40)
+            cdOffset = u64(rec, 48)
+        }
+        guard cdSize <= 1 << 30, count <= cdSize / 46 + 1 else { return nil }
+        // Bytes before the zip proper shift every offset (as ZIPFoundation allows when the directory is there).
+        var shift: UInt64 = 0
+        if let sig = bytes(cdOffset, 4), u32(sig, 0) == 0x0201_4B50 {} else if eocd >= cdSize + cdOffset,
+            let sig = bytes(eocd - cdSize, 4), u32(sig, 0) == 0x0201_4B50 {
+            shift = eocd - cdSize - cdOffset
+        } else { return nil }
+        guard let cd = bytes(cdOffset + shift, Int(cdSize)) else { return nil }
+        var records: [ZipRecord] = []
+        var i = 0
+        while records.count < Int(count) {
+            guard i + 46 <= cd.count, u32(cd, i) == 0x0201_4B50 else { return nil }
+            let nameLength = Int(u16(cd, i + 28)), extraLength = Int(u16(cd, i + 30)), commentLength = Int(u16(cd, i + 32))
+            guard i + 46 + nameLength + extraLength <= cd.count else { return nil }
+            var csize = u32(cd, i + 20), usize = u32(cd, i + 24), offset = u32(cd, i + 42)
+            // The zip64 extra field holds, in order, the values that are 0xFFFFFFFF here.
+            var x = i + 46 + nameLength
+            let xEnd = x + extraLength
+            while x + 4 <= xEnd {
+                let id = u16(cd, x), length = Int(u16(cd, x + 2))
+                if id == 1 {
+                    var f = x + 4
+                    if usize == 0xFFFF_FFFF, f + 8 <= x + 4 + length { usize = u64(cd, f); f += 8 }
+                    if csize == 0xFFFF_FFFF, f + 8 <= x + 4 + length { csize = u64(cd, f); f += 8 }
+                    if offset == 0xFFFF_FFFF, f + 8 <= x + 4 + length { offset = u64(cd, f); f += 8 }
+                }
+                x += 4 + length
+            }
+            records.append(ZipRecord(method: UInt16(u16(cd, i + 10)), flags: UInt16(u16(cd, i + 8)), crc: UInt32(u32(cd, i + 16)),
+                                     compressedSize: csize, uncompressedSize: usize, localHeaderOffset: offset + shift))
+            i += 46 + nameLength + extraLength + commentLength
+        }
+        return records
     }
 }

@@ -115,6 +115,9 @@ public final class LineRegions {
 public final class LineScanner {
     let needles: [[UInt8]]
     let caseInsensitive: [Bool]
+    /// For a case-insensitive needle: its longest run of bytes without case (`500001@` in `user500001@x.com`),
+    /// searched with memmem (memchr for one byte), the rest compared around each hit. Length 0: all letters.
+    let anchors: [(offset: Int, length: Int)]
     let sampleLines: Int
     let onRow: (Value) -> Void
 
@@ -149,6 +152,7 @@ public final class LineScanner {
             }
         }
         self.caseInsensitive = needles.map { if case .email = $0 { return true } else { return false } }
+        self.anchors = self.needles.map(LineScanner.caselessRun)
         self.sampleLines = sampleLines
         self.onRow = onRow
     }
@@ -301,18 +305,20 @@ public final class LineScanner {
                 return base.distance(to: UnsafeRawPointer(p))
             }
         }
-        // Case-insensitive: anchor on a byte that has no case ('@' in an email), then compare around it.
-        let anchorIndex = needle.firstIndex { !LineScanner.isLetter($0) } ?? 0
-        let anchor = needle[anchorIndex]
+        // Case-insensitive: anchor on the needle's longest run of bytes that have no case, then compare around it.
+        let (anchorIndex, anchorLength) = anchors[i]
         var pos = from + anchorIndex
         while pos < buf.count {
             let found: Int
-            if LineScanner.isLetter(anchor) {
-                guard pos < buf.count else { return nil }
+            if anchorLength == 0 {
                 found = pos
             } else {
-                guard let p = memchr(base + pos, Int32(anchor), buf.count - pos) else { return nil }
-                found = base.distance(to: UnsafeRawPointer(p))
+                let p = needle.withUnsafeBytes { n in
+                    anchorLength == 1 ? memchr(base + pos, Int32(n[anchorIndex]), buf.count - pos).map { UnsafeRawPointer($0) }
+                        : cscan_memmem(base + pos, buf.count - pos, n.baseAddress! + anchorIndex, anchorLength)
+                }
+                guard let p else { return nil }
+                found = base.distance(to: p)
             }
             let start = found - anchorIndex
             if start >= from && start + needle.count <= buf.count {
@@ -323,6 +329,16 @@ public final class LineScanner {
             pos = found + 1
         }
         return nil
+    }
+
+    /// The longest run of bytes without ASCII case in `needle` (offset, length); (0, 0) when it is all letters.
+    static func caselessRun(_ needle: [UInt8]) -> (offset: Int, length: Int) {
+        var best = (offset: 0, length: 0), start = 0
+        for i in 0...needle.count where i == needle.count || isLetter(needle[i]) {
+            if i - start > best.length { best = (start, i - start) }
+            start = i + 1
+        }
+        return best
     }
 
     static func isLetter(_ b: UInt8) -> Bool { (b >= 65 && b <= 90) || (b >= 97 && b <= 122) }
@@ -343,25 +359,9 @@ public final class LineScanner {
         return (s, e)
     }
 
-    /// Counts newline bytes, eight at a time.
+    /// Counts newline bytes (in C, where the compiler vectorizes the loop).
     public static func countNewlines(_ buf: UnsafeRawBufferPointer) -> Int {
-        var n = 0
-        var i = 0
-        let count = buf.count
-        guard let base = buf.baseAddress else { return 0 }
-        let ones: UInt64 = 0x0A0A_0A0A_0A0A_0A0A
-        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        while i + 8 <= count {
-            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ ones
-            // High bit set exactly in the bytes of w that are zero.
-            let y = ~(((w & low7) &+ low7) | w | low7)
-            n += y.nonzeroBitCount
-            i += 8
-        }
-        while i < count {
-            if buf[i] == 0x0A { n += 1 }
-            i += 1
-        }
-        return n
+        guard let base = buf.baseAddress, buf.count > 0 else { return 0 }
+        return cscan_count_newlines(base.assumingMemoryBound(to: UInt8.self), buf.count)
     }
 }

@@ -1,4 +1,5 @@
 import AuthDoctorCore
+import AuthDoctorSources
 import Foundation
 import Testing
 
@@ -135,6 +136,12 @@ struct ReleaseTarball {
         #expect(demo.stderr.isEmpty)
         #expect(demo.stdout.contains("Verdict: problem at step 10, app.user.exists"))
         #expect(demo.stdout.contains("npx convex run users:syncFromAuth"))
+        // ISA-L is optional at run time: zlib reads without it, and both read the same.
+        for inflater in ["zlib"] + (Inflater.isalAvailable ? ["isal"] : []) {
+            let again = try runProgram("/usr/bin/env", ["-i", "PATH=/usr/bin:/bin", "AUTH_DOCTOR_INFLATE=\(inflater)", bin, "diagnose", "admin@example.com",
+                                                        "--export", demoExport], env: [:], cwd: elsewhere)
+            #expect(again.exitCode == 1 && again.stdout == demo.stdout, "AUTH_DOCTOR_INFLATE=\(inflater): \(again.stderr)")
+        }
     }
 
     @Test func binaryNeedsNoSwiftLibraries() throws {
@@ -148,6 +155,8 @@ struct ReleaseTarball {
         // What the README says the binary needs from the system.
         #expect(ldd.stdout.contains("libcurl.so.4") && ldd.stdout.contains("libz.so.1") && ldd.stdout.contains("libc.so.6"),
                 "\(ldd.stdout)")
+        // ISA-L is loaded with dlopen when present, never linked: the binary starts without it.
+        #expect(!ldd.stdout.contains("libisal"), "\(ldd.stdout)")
     }
 
     @Test func manPageAndCompletionsDescribeTheCommands() throws {

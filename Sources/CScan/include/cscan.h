@@ -29,4 +29,6 @@ static inline const void *cscan_memrchr(const void *s, int c, size_t n) {
 #define CSCAN_CRC_H
 // zlib's CRC-32 (the zip checksum), several times faster than a table-driven Swift loop.
 unsigned long cscan_crc32(unsigned long crc, const unsigned char *buf, size_t len);
+// The number of '\n' bytes in buf (vectorized by the compiler).
+size_t cscan_count_newlines(const unsigned char *buf, size_t len);
 #endif
