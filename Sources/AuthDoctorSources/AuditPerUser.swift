@@ -25,6 +25,29 @@ struct UserProfile: Hashable {
     /// 0, 1 or 2 (two or more).
     var appRows: UInt8 = 0
     var linked = false
+
+    /// The profile in 19 bits, computed per user without building the struct.
+    static func code(emailNormalized: Bool, sharesEmail: Bool, normalizedTwin: Bool, credentialKind: UInt8?, verified: Bool,
+                     banned: Bool, banExpires: UInt8, twoFactorEnabled: Bool, twoFactorRow: Bool, appRows: Int, linked: Bool) -> UInt32 {
+        @inline(__always) func bit(_ b: Bool, _ at: UInt32) -> UInt32 { b ? 1 << at : 0 }
+        return bit(emailNormalized, 0) | bit(sharesEmail, 1) | bit(normalizedTwin, 2) | bit(verified, 3) | bit(banned, 4)
+            | bit(twoFactorEnabled, 5) | bit(twoFactorRow, 6) | bit(linked, 7) | UInt32(banExpires & 3) << 8
+            | UInt32(min(appRows, 2)) << 10 | (credentialKind.map { UInt32($0 & 0x1F) << 12 | 1 << 17 } ?? 0)
+    }
+
+    init(code c: UInt32) {
+        emailNormalized = c & 1 != 0
+        sharesEmail = c & 2 != 0
+        normalizedTwin = c & 4 != 0
+        verified = c & 8 != 0
+        banned = c & 16 != 0
+        twoFactorEnabled = c & 32 != 0
+        twoFactorRow = c & 64 != 0
+        linked = c & 128 != 0
+        banExpires = UInt8(c >> 8 & 3)
+        appRows = UInt8(c >> 10 & 3)
+        credentialKind = c & (1 << 17) != 0 ? UInt8(c >> 12 & 0x1F) : nil
+    }
 }
 
 extension ExportAudit {

@@ -20,6 +20,35 @@ extension ExportAudit {
         var twoFactorEnabled: [Bool] = []
     }
 
+    /// The users' keys: by id, how many share each exact and each normalized email, the first user of each
+    /// normalized email, and the normalized emails some user stores exactly (a variant whose normalized twin exists
+    /// is a duplicate, ba.user.unique, as diagnose sees it).
+    struct UserKeys {
+        var userIndex: KeyMap
+        var exactCount: KeyMap
+        var foldedCount: KeyMap
+        var foldedFirst: KeyMap
+        var normalizedEmails: KeyMap
+
+        init(_ users: Users) {
+            let n = users.idHash.count
+            userIndex = KeyMap(capacity: n)
+            exactCount = KeyMap(capacity: n)
+            foldedCount = KeyMap(capacity: n)
+            foldedFirst = KeyMap(capacity: n)
+            normalizedEmails = KeyMap(capacity: n)
+            for i in 0..<n {
+                userIndex.insertIfAbsent(users.idHash[i], Int32(i))
+                if users.exact[i] != 0 { exactCount.increment(users.exact[i]) }
+                if users.folded[i] != 0 {
+                    foldedCount.increment(users.folded[i])
+                    foldedFirst.insertIfAbsent(users.folded[i], Int32(i))
+                    if users.normalized[i] { normalizedEmails.insertIfAbsent(users.folded[i], 1) }
+                }
+            }
+        }
+    }
+
     struct AppRows {
         var idHash: [UInt64] = []
         let ids = StringArena()

@@ -83,9 +83,14 @@ public final class ExportAudit {
     func run(rules: RuleSet, options: Options) throws -> Result {
         var users = Users(), app = AppRows(), accounts = Accounts(), sessions = Sessions()
         var twoFactors: Set<UInt64>?, convexAuth: ConvexAuthAccounts?, jwks: [Row]?
-        // The biggest tables first, so two cores stay busy.
+        var keys = UserKeys(Users())
+        // The biggest tables first, so two cores stay busy. The users' key maps are built in the same job, while the
+        // other core still reads.
         var jobs: [(Int, () throws -> Void)] = [
-            (tables.size(of: config.exportPath("user")), { users = try self.readUsers() }),
+            (tables.size(of: config.exportPath("user")), {
+                users = try self.readUsers()
+                keys = UserKeys(users)
+            }),
             (tables.size(of: "\(config.appTable)/documents.jsonl"), { app = try self.readApp() }),
             (tables.size(of: config.exportPath("account")), { accounts = try self.readAccounts() }),
             (tables.size(of: config.exportPath("session")), { sessions = try self.readSessions() }),
@@ -97,25 +102,10 @@ public final class ExportAudit {
         try Parallel.run(jobs.map(\.1))
 
         let nUsers = users.idHash.count
-        var userIndex = KeyMap(capacity: nUsers)
-        var exactCount = KeyMap(capacity: nUsers)
-        var foldedCount = KeyMap(capacity: nUsers)
-        var foldedFirst = KeyMap(capacity: nUsers)
-        for i in 0..<nUsers {
-            userIndex.insertIfAbsent(users.idHash[i], Int32(i))
-            if users.exact[i] != 0 { exactCount.increment(users.exact[i]) }
-            if users.folded[i] != 0 {
-                foldedCount.increment(users.folded[i])
-                foldedFirst.insertIfAbsent(users.folded[i], Int32(i))
-            }
-        }
+        let (userIndex, exactCount, foldedCount, foldedFirst, normalizedEmails) =
+            (keys.userIndex, keys.exactCount, keys.foldedCount, keys.foldedFirst, keys.normalizedEmails)
 
         var found = Findings(options: options, rules: rules, users: users)
-
-        // Emails stored normalized, by normalized key (a variant whose normalized twin exists is a duplicate,
-        // ba.user.unique, as diagnose sees it).
-        var hasNormalized = Set<UInt64>()
-        for i in 0..<nUsers where users.normalized[i] { hasNormalized.insert(users.folded[i]) }
         // ba.user.unique: groups by exact and by normalized email.
         var exactGroups = 0, caseGroups = 0, inGroups = 0
         var reported = Set<UInt64>()
@@ -189,27 +179,31 @@ public final class ExportAudit {
         let perUser = Set(rules.rules(for: .audit).map(\.id)).subtracting(ExportAudit.populationChecks).subtracting(rules.customIds)
             .subtracting(disabled)
         if !perUser.isEmpty {
-            var verdictsByProfile: [UserProfile: [String]] = [:]
+            var verdictsByProfile: [UInt32: [String]] = [:]
             let order = rules.rules(for: .audit).map(\.id).filter(perUser.contains)
             var kindCounts: [String: Int] = [:]
+            var twoFactorOwners = KeyMap(capacity: twoFactors?.count ?? 0)
+            for owner in twoFactors ?? [] { twoFactorOwners.insertIfAbsent(owner, 1) }
+            var lastCode = UInt32.max, failing: [String] = []
             for i in 0..<nUsers {
                 let c = credential[i]
                 let shares = users.folded[i] != 0 && (foldedCount[users.folded[i]] ?? 0) > 1
-                let profile = UserProfile(
+                let code = UserProfile.code(
                     emailNormalized: users.normalized[i], sharesEmail: shares,
-                    normalizedTwin: shares && hasNormalized.contains(users.folded[i]),
+                    normalizedTwin: shares && normalizedEmails[users.folded[i]] != nil,
                     credentialKind: c < 0 ? nil : accounts.kind[Int(c)], verified: users.verified[i], banned: users.banned[i],
                     banExpires: users.banExpires[i], twoFactorEnabled: users.twoFactorEnabled[i],
-                    twoFactorRow: twoFactors?.contains(users.idHash[i]) ?? false, appRows: UInt8(min(appCount[i], 2)),
-                    linked: linked[i])
-                let failing: [String]
-                if let known = verdictsByProfile[profile] {
-                    failing = known
-                } else {
-                    let v = verdicts(profile, rules: rules, ids: perUser, linkField: linkField, kindSamples: accounts.kindSamples,
-                                     options: options)
-                    failing = order.filter(v.contains)
-                    verdictsByProfile[profile] = failing
+                    twoFactorRow: twoFactorOwners[users.idHash[i]] != nil, appRows: Int(appCount[i]), linked: linked[i])
+                if code != lastCode {
+                    lastCode = code
+                    if let known = verdictsByProfile[code] {
+                        failing = known
+                    } else {
+                        let v = verdicts(UserProfile(code: code), rules: rules, ids: perUser, linkField: linkField,
+                                         kindSamples: accounts.kindSamples, options: options)
+                        failing = order.filter(v.contains)
+                        verdictsByProfile[code] = failing
+                    }
                 }
                 for rule in failing {
                     switch rule {
