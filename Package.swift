@@ -32,6 +32,10 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ], swiftSettings: [
+            // The table scans touch their buffers millions of times: the release build skips the dynamic exclusivity
+            // checks there (debug builds and the tests keep them).
+            .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
         ]),
         // One renderer per output format.
         .target(name: "AuthDoctorReport", dependencies: ["AuthDoctorCore"]),

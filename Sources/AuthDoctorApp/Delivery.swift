@@ -96,7 +96,7 @@ public struct Delivery: Sendable, Equatable {
         if !stderr.isEmpty { FileHandle.standardError.write(Data(stderr.utf8)) }
         if let (path, text) = stepSummary {
             guard let handle = FileHandle(forWritingAtPath: path) ?? {
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
                 return FileHandle(forWritingAtPath: path)
             }() else {
                 let message = AppError.stepSummaryUnwritable(path: path).description

@@ -122,6 +122,17 @@ public enum HashKind: String, Sendable, CaseIterable {
         }
     }
 
+    /// True for exactly Better Auth's own shape, 32 lowercase hex, `:`, 128 lowercase hex (`classify` says `.scrypt`),
+    /// read from bytes: the audit's fast path for the common case.
+    public static func isScrypt(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        guard n == 161, p[32] == UInt8(ascii: ":") else { return false }
+        for i in 0..<n where i != 32 {
+            let b = p[i]
+            if !((b >= 48 && b <= 57) || (b >= 97 && b <= 102)) { return false }
+        }
+        return true
+    }
+
     public static func classify(_ s: String) -> HashKind {
         if s.isEmpty { return .empty }
         let bytes = Array(s.utf8)

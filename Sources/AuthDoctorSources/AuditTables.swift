@@ -247,12 +247,14 @@ extension ExportAudit {
             } ?? false
             a.credential.append(credential)
             var kind = nullKind
-            if credential, let (k, stored) = ExportAudit.withString(line, s[3], { p, n in
+            if credential, let (k, stored) = ExportAudit.withString(line, s[3], { p, n -> (HashKind, String?) in
+                // Better Auth's own shape, checked on the bytes; any other string is classified in full.
+                if HashKind.isScrypt(p, n) { return (.scrypt, a.kindSamples[0] == nil ? String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) : nil) }
                 let stored = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
                 return (HashKind.classify(stored), stored)
             }) {
                 kind = UInt8(HashKind.allCases.firstIndex(of: k) ?? 0)
-                if a.kindSamples[kind] == nil { a.kindSamples[kind] = stored }
+                if a.kindSamples[kind] == nil, let stored { a.kindSamples[kind] = stored }
             }
             a.kind.append(kind)
             a.timestampsOK.append(ExportAudit.timestampsOK(s[4...5]))

@@ -264,3 +264,16 @@ struct JSONFuzz {
         #expect(try runCLI(["audit"]).exitCode == 64)
     }
 }
+
+@Suite struct ScryptFastPath {
+    @Test func theByteCheckAgreesWithClassify() {
+        let salt = String(repeating: "a1", count: 16), key = String(repeating: "0f", count: 64)
+        let cases = ["\(salt):\(key)", "\(salt.uppercased()):\(key)", "\(salt)a:\(key.dropLast())", "\(salt):\(key)0", "\(salt)\(key)",
+                     "\(salt);\(key)", "\(salt):\(key.dropLast())g", "$2b$10$" + String(repeating: "x", count: 53), "", "s2:" + key]
+        for s in cases {
+            var copy = s
+            let fast = copy.withUTF8 { b in b.baseAddress.map { HashKind.isScrypt($0, b.count) } ?? false }
+            #expect(fast == (HashKind.classify(s) == .scrypt), "\(s)")
+        }
+    }
+}
