@@ -51,11 +51,11 @@ struct UserProfile: Hashable {
 }
 
 extension ExportAudit {
-    /// The checks audit counts with the population back-end itself: over groups (duplicates), over rows (timestamps,
+    /// The checks audit counts with the population back-end itself: over rows (timestamps,
     /// orphans, sessions of missing users, Convex Auth accounts) or over the whole population (the newest jwks key).
     /// Every other built-in audit rule is decided per user by its own expression over stand-in persons.
     static let populationChecks: Set<String> = [
-        "ba.user.unique", "ba.session.state", "data.timestamps", "ba.jwks.decrypts",
+        "ba.session.state", "data.timestamps", "ba.jwks.decrypts",
         "app.convex-auth", "ba.account.orphan", "app.user.orphan",
     ]
 

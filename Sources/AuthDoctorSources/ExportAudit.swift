@@ -106,19 +106,9 @@ public final class ExportAudit {
             (keys.userIndex, keys.exactCount, keys.foldedCount, keys.foldedFirst, keys.normalizedEmails)
 
         var found = Findings(options: options, rules: rules, users: users)
-        // ba.user.unique: groups by exact and by normalized email.
+        // ba.user.unique is counted by group (exact and case-variant), every user of a group listed.
         var exactGroups = 0, caseGroups = 0, inGroups = 0
         var reported = Set<UInt64>()
-        for i in 0..<nUsers where (foldedCount[users.folded[i]] ?? 0) > 1 {
-            inGroups += 1
-            found.list("ba.user.unique", users.ids[i])
-            if options.trackUsers { found.owners["ba.user.unique", default: []].insert(Int32(i)) }
-            if reported.insert(users.folded[i]).inserted {
-                if (exactCount[users.exact[i]] ?? 0) > 1 { exactGroups += 1 } else { caseGroups += 1 }
-                found.count("ba.user.unique", example: Email.normalize(users.emails[i]))
-            }
-        }
-        found.details["ba.user.unique"] = ["exactDuplicateGroups": exactGroups, "caseVariantGroups": caseGroups, "usersInGroups": inGroups]
 
         // Accounts: orphans, and each user's first credential account (the one diagnose checks).
         var credential = [Int32](repeating: -1, count: nUsers)
@@ -210,6 +200,14 @@ public final class ExportAudit {
                     case "ba.account.password-format" where c >= 0:
                         kindCounts[ExportAudit.kinds[Int(accounts.kind[Int(c)])], default: 0] += 1
                         found.add(rule, user: i, id: accounts.ids[Int(c)])
+                    case "ba.user.unique":
+                        inGroups += 1
+                        found.list(rule, users.ids[i])
+                        if options.trackUsers { found.owners[rule, default: []].insert(Int32(i)) }
+                        if reported.insert(users.folded[i]).inserted {
+                            if (exactCount[users.exact[i]] ?? 0) > 1 { exactGroups += 1 } else { caseGroups += 1 }
+                            found.count(rule, example: Email.normalize(users.emails[i]))
+                        }
                     case "app.user.link":
                         found.add(rule, user: i, id: firstRowByEmail[users.folded[i]].map { app.ids[Int($0)] })
                     default:
@@ -219,6 +217,7 @@ public final class ExportAudit {
             }
             if !kindCounts.isEmpty { found.details["ba.account.password-format"] = kindCounts }
         }
+        found.details["ba.user.unique"] = ["exactDuplicateGroups": exactGroups, "caseVariantGroups": caseGroups, "usersInGroups": inGroups]
 
         // ba.jwks.decrypts: the newest key with the Convex env's secret, as diagnose checks it.
         var skipped = Set<String>()
