@@ -102,9 +102,23 @@ extension ExportAudit {
         }
         data.appUsers = appRows
         if p.twoFactorRow { data.side.twoFactors = [["_id": .string("audit-2fa"), "userId": .string("audit-user")]] }
+        return Set(walk(data, rules: rules, options: options).filter { ids.contains($0.rule) && ($0.status == .fail || $0.status == .warn) }.map(\.rule))
+    }
+
+    /// The checklist walked for a stand-in person, as `diagnose` walks one.
+    func walk(_ data: PersonData, rules: RuleSet, options: Options) -> [RuleResult] {
+        let email = data.baUsers.first?["email"]?.stringValue.map(Email.normalize) ?? "person@audit.invalid"
         let facts = Facts.diagnose(email: email, data: data, source: SourceInfo(kind: .none, location: ""), config: config,
                                    env: options.env, now: options.now)
-        let engine = Engine(rules: rules.rules(for: .diagnose), failOn: options.failOn, disabled: config.disable)
-        return Set(engine.run(facts).filter { ids.contains($0.rule) && ($0.status == .fail || $0.status == .warn) }.map(\.rule))
+        return Engine(rules: rules.rules(for: .diagnose), failOn: options.failOn, disabled: config.disable).run(facts)
+    }
+
+    /// `ba.jwks.decrypts` for the whole population: the keys are the same for everyone, so one stand-in person with
+    /// them decides (the rule's own `when` and `assert`).
+    func jwksResult(_ jwks: [Row], rules: RuleSet, options: Options) -> RuleResult? {
+        var data = PersonData()
+        data.baUsers = [["_id": .string("audit-user"), "email": .string("person@audit.invalid")]]
+        data.side.jwks = jwks
+        return walk(data, rules: rules, options: options).first { $0.rule == "ba.jwks.decrypts" }
     }
 }

@@ -221,13 +221,13 @@ public final class ExportAudit {
 
         // ba.jwks.decrypts: the newest key with the Convex env's secret, as diagnose checks it.
         var skipped = Set<String>()
-        if let jwks, !jwks.isEmpty {
-            let check = SideFacts.jwksCheck(jwks, env: options.env)
-            if check.isNull {
-                skipped.insert("ba.jwks.decrypts")
-            } else if !["decrypts", "unencrypted"].contains(check["outcome"].stringValue ?? "") {
-                found.addRow("ba.jwks.decrypts", id: check["keyId"].stringValue ?? "newest key")
-                found.details["ba.jwks.decrypts"] = ["keys": jwks.count]
+        if let jwks, !jwks.isEmpty, !rules.customIds.contains("ba.jwks.decrypts"), let result = jwksResult(jwks, rules: rules, options: options) {
+            switch result.status {
+            case .skip: skipped.insert(result.rule)
+            case .fail, .warn:
+                found.addRow(result.rule, id: result.evidence["keyId"]?.stringValue ?? "newest key")
+                found.details[result.rule] = ["keys": jwks.count]
+            default: break
             }
         }
 
