@@ -128,10 +128,7 @@ public struct Application: Sendable {
             let key = try workspace.deploymentKey(file: r.data.adminKeyFile)
             let live = try workspace.openDeployment(url, key: key, config: config, prod: r.common.prod, deep: r.deep, email: r.typed,
                                                     progress: r.progress)
-            if env.convex == nil {
-                env.convex = try AppError.reading { try live.environment() }
-                workspace.secrets.add(env.secrets)
-            }
+            if env.convex == nil { env.convex = try AppError.reading { try live.environment() } }
             source = live
         } else {
             source = try workspace.openExport(r.data.export, config, prod: r.common.prod)
@@ -204,7 +201,7 @@ public struct Application: Sendable {
         let source = SourceInfo(kind: kind, location: files.joined(separator: ", "),
                                 isProd: r.common.prod || keyIsProd || env.hostingIsProd)
         let options = Doctor.Options(config: config, rules: rules, failOn: r.common.failOn, now: try workspace.now(),
-                                     env: env.facts, envNotes: env.notes, secrets: workspace.secrets.all.union(env.secrets))
+                                     env: env.facts, envNotes: env.notes, secrets: workspace.secrets.all)
         return Outcome(Doctor.checkEnv(source: source, options: options), secrets: env.secrets)
     }
 }

@@ -135,11 +135,11 @@ public enum HashKind: String, Sendable, CaseIterable {
 
     public static func classify(_ s: String) -> HashKind {
         if s.isEmpty { return .empty }
+        var text = s
+        if text.withUTF8({ b in b.baseAddress.map { isScrypt($0, b.count) } ?? false }) { return .scrypt }
         let bytes = Array(s.utf8)
-        func isHex(_ part: ArraySlice<UInt8>, lower: Bool) -> Bool {
-            part.allSatisfy { b in
-                (b >= 48 && b <= 57) || (b >= 97 && b <= 102) || (!lower && b >= 65 && b <= 70)
-            }
+        func isHex(_ part: ArraySlice<UInt8>) -> Bool {
+            part.allSatisfy { b in (b >= 48 && b <= 57) || (b >= 97 && b <= 102) || (b >= 65 && b <= 70) }
         }
         if s.hasPrefix("$2a$") || s.hasPrefix("$2b$") || s.hasPrefix("$2y$") || s.hasPrefix("$2x$") { return .bcrypt }
         if s.hasPrefix("$argon2") { return .argon2 }
@@ -150,9 +150,9 @@ public enum HashKind: String, Sendable, CaseIterable {
         if parts.count == 2 {
             let (salt, key) = (parts[0], parts[1])
             if salt.count == 32 && key.count == 128 {
-                if isHex(salt, lower: true) && isHex(key, lower: true) { return .scrypt }
-                if isHex(salt, lower: false) && isHex(key, lower: false) { return .scryptUppercase }
-            } else if !salt.isEmpty && !key.isEmpty && isHex(salt, lower: false) && isHex(key, lower: false) {
+                // Lowercase is Better Auth's own shape, `.scrypt` above.
+                if isHex(salt) && isHex(key) { return .scryptUppercase }
+            } else if !salt.isEmpty && !key.isEmpty && isHex(salt) && isHex(key) {
                 return .wrongLength
             }
         }

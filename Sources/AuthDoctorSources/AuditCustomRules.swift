@@ -64,29 +64,17 @@ extension ExportAudit {
         guard tables.has(path) else { return [] }
         var rows: [Row] = []
         let config = self.config
-        func line(_ l: UnsafeRawBufferPointer) {
-            guard !l.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }),
-                  let v = try? JSONParser.parse(l), case .map(let m) = decoder.decode(v) else { return }
+        try forEachLine(path, { l in
+            guard let v = try? JSONParser.parse(l), case .map(let m) = decoder.decode(v) else { return }
             rows.append(model.map { config.canonical(m, model: $0) } ?? m)
-        }
-        try withoutActuallyEscaping(line) { line throws(SourceError) in
-            let splitter = LineRegions { piece in
-                switch piece {
-                case .region(let r): LineRegions.forEachLine(r, line)
-                case .line(let l, _): line(l)
-                case .overlong: break
-                }
-            }
-            try tables.stream(path) { (data: Data) throws(SourceError) in data.withUnsafeBytes { splitter.feed($0) } }
-            splitter.finish()
-        }
+        }, overlong: {})
         return rows
     }
 
     /// Evaluates the team's audit rules for every Better Auth user (one per normalized email, the one diagnose looks
     /// at) and records a finding for each user whose result fails or warns.
     func evaluateCustom(_ custom: [Rule], rules: RuleSet, options: Options, decoder: (String) -> ValueDecoder,
-                        into found: inout Findings) throws {
+                        userIndex: KeyMap, into found: inout Findings) throws {
         let users = try readRows(config.exportPath("user"), model: "user", decoder: decoder(config.exportPath("user")))
         let accounts = try readRows(config.exportPath("account"), model: "account", decoder: decoder(config.exportPath("account")))
         let sessions = try readRows(config.exportPath("session"), model: "session", decoder: decoder(config.exportPath("session")))
@@ -103,7 +91,6 @@ extension ExportAudit {
         let engine = Engine(rules: rules.rules.filter { needed.contains($0.id) }, failOn: options.failOn, disabled: config.disable)
         let customIds = Set(custom.map(\.id))
         for id in customIds { found.reset(id) }
-        let index = Dictionary(found.users.idHash.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var seen = Set<String>()
         for row in users {
             guard let email = row["email"]?.stringValue else { continue }
@@ -114,8 +101,8 @@ extension ExportAudit {
                                        now: options.now)
             let userId = data.baUsers.first?["_id"]?.stringValue
             for result in engine.run(facts) where customIds.contains(result.rule) && (result.status == .fail || result.status == .warn) {
-                if let id = userId, let i = index[fnv(id)] {
-                    found.add(result.rule, user: i)
+                if let id = userId, let i = userIndex[fnv(id)] {
+                    found.add(result.rule, user: Int(i))
                 } else {
                     found.addRow(result.rule, id: userId ?? normalized)
                 }

@@ -8,7 +8,7 @@ import Foundation
 /// exactly those properties and walked through the checklist as `diagnose` walks one (`Facts.diagnose` and `Engine`,
 /// `requires` included); a rule that fails or warns for the profile counts every user who has it. So the predicate,
 /// `requires` and severity are the rule file's, and the scans only say what the data holds.
-struct UserProfile: Hashable {
+struct UserProfile {
     /// The stored email is lowercase and trimmed.
     var emailNormalized = true
     /// Another user's email is this one ignoring case and whitespace; `normalizedTwin`: one of them is stored
@@ -26,16 +26,18 @@ struct UserProfile: Hashable {
     var appRows: UInt8 = 0
     var linked = false
 
-    /// The profile in 19 bits, computed per user without building the struct.
-    static func code(emailNormalized: Bool, sharesEmail: Bool, normalizedTwin: Bool, credentialKind: UInt8?, verified: Bool,
-                     banned: Bool, banExpires: UInt8, twoFactorEnabled: Bool, twoFactorRow: Bool, appRows: Int, linked: Bool) -> UInt32 {
+    /// The profile in 19 bits: the key users are grouped by (`init(code:)` reads it back).
+    var code: UInt32 {
         @inline(__always) func bit(_ b: Bool, _ at: UInt32) -> UInt32 { b ? 1 << at : 0 }
         return bit(emailNormalized, 0) | bit(sharesEmail, 1) | bit(normalizedTwin, 2) | bit(verified, 3) | bit(banned, 4)
             | bit(twoFactorEnabled, 5) | bit(twoFactorRow, 6) | bit(linked, 7) | UInt32(banExpires & 3) << 8
             | UInt32(min(appRows, 2)) << 10 | (credentialKind.map { UInt32($0 & 0x1F) << 12 | 1 << 17 } ?? 0)
     }
+}
 
+extension UserProfile {
     init(code c: UInt32) {
+        self.init()
         emailNormalized = c & 1 != 0
         sharesEmail = c & 2 != 0
         normalizedTwin = c & 4 != 0
@@ -51,9 +53,9 @@ struct UserProfile: Hashable {
 }
 
 extension ExportAudit {
-    /// The checks audit counts with the population back-end itself: over rows (timestamps,
-    /// orphans, sessions of missing users, Convex Auth accounts) or over the whole population (the newest jwks key).
-    /// Every other built-in audit rule is decided per user by its own expression over stand-in persons.
+    /// The checks not decided per user: over rows (timestamps, orphans, sessions of missing users, Convex Auth
+    /// accounts), counted by the back-end itself, and the jwks keys, the same for everyone (`jwksResult`). Every other
+    /// built-in audit rule is decided per user by its own expression over stand-in persons.
     static let populationChecks: Set<String> = [
         "ba.session.state", "data.timestamps", "ba.jwks.decrypts",
         "app.convex-auth", "ba.account.orphan", "app.user.orphan",

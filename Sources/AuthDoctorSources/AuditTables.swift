@@ -78,6 +78,31 @@ extension ExportAudit {
 
     static let kinds: [String] = HashKind.allCases.map(\.rawValue) + ["null"]
 
+    /// Streams a table's lines that are not blank to `line`; a line over the line cap goes to `overlong` instead.
+    /// `chunkRead` runs after each chunk (the row limit).
+    func forEachLine(_ path: String, _ line: (UnsafeRawBufferPointer) -> Void, overlong: () -> Void,
+                     chunkRead: () throws(SourceError) -> Void = {}) throws(SourceError) {
+        func nonBlank(_ l: UnsafeRawBufferPointer) {
+            if !l.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { line(l) }
+        }
+        try withoutActuallyEscaping(nonBlank) { nonBlank throws(SourceError) in
+            try withoutActuallyEscaping(overlong) { overlong throws(SourceError) in
+                let splitter = LineRegions { piece in
+                    switch piece {
+                    case .region(let r): LineRegions.forEachLine(r, nonBlank)
+                    case .line(let l, _): nonBlank(l)
+                    case .overlong: overlong()
+                    }
+                }
+                try tables.stream(path) { (data: Data) throws(SourceError) in
+                    data.withUnsafeBytes { splitter.feed($0) }
+                    try chunkRead()
+                }
+                splitter.finish()
+            }
+        }
+    }
+
     /// Reads every line of a table through the field scanner.
     func readTable(_ path: String, fields: [String], _ row: (UnsafeRawBufferPointer, [ScannedField]) -> Void) throws(SourceError) {
         let scanner = FieldScanner(fields: fields)
@@ -85,35 +110,21 @@ extension ExportAudit {
         var lines = 0
         var bad = 0
         var badAt: [Int] = []
-        func line(_ l: UnsafeRawBufferPointer) {
+        func malformedLine() {
+            bad += 1
+            if badAt.count < 5 { badAt.append(lines) }
+        }
+        var counted = 0
+        try forEachLine(path, { l in
             lines += 1
-            if l.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { lines -= 1; return }
-            if scanner.scan(l, into: &slots) {
-                row(l, slots)
-            } else {
-                bad += 1
-                if badAt.count < 5 { badAt.append(lines) }
-            }
-        }
-        try withoutActuallyEscaping(line) { line throws(SourceError) in
-            let splitter = LineRegions { piece in
-                switch piece {
-                case .region(let r): LineRegions.forEachLine(r, line)
-                case .line(let l, _): line(l)
-                case .overlong:
-                    lines += 1
-                    bad += 1
-                    if badAt.count < 5 { badAt.append(lines) }
-                }
-            }
-            var counted = 0
-            try tables.stream(path) { (data: Data) throws(SourceError) in
-                data.withUnsafeBytes { splitter.feed($0) }
-                try self.countRows(lines - counted, path: path)
-                counted = lines
-            }
-            splitter.finish()
-        }
+            if scanner.scan(l, into: &slots) { row(l, slots) } else { malformedLine() }
+        }, overlong: {
+            lines += 1
+            malformedLine()
+        }, chunkRead: { () throws(SourceError) in
+            try self.countRows(lines - counted, path: path)
+            counted = lines
+        })
         lock.lock()
         malformed[path] = (bad, badAt)
         lock.unlock()

@@ -178,12 +178,12 @@ public final class ExportAudit {
             for i in 0..<nUsers {
                 let c = credential[i]
                 let shares = users.folded[i] != 0 && (foldedCount[users.folded[i]] ?? 0) > 1
-                let code = UserProfile.code(
+                let code = UserProfile(
                     emailNormalized: users.normalized[i], sharesEmail: shares,
                     normalizedTwin: shares && normalizedEmails[users.folded[i]] != nil,
                     credentialKind: c < 0 ? nil : accounts.kind[Int(c)], verified: users.verified[i], banned: users.banned[i],
                     banExpires: users.banExpires[i], twoFactorEnabled: users.twoFactorEnabled[i],
-                    twoFactorRow: twoFactorOwners[users.idHash[i]] != nil, appRows: Int(appCount[i]), linked: linked[i])
+                    twoFactorRow: twoFactorOwners[users.idHash[i]] != nil, appRows: UInt8(min(appCount[i], 2)), linked: linked[i]).code
                 if code != lastCode {
                     lastCode = code
                     if let known = verdictsByProfile[code] {
@@ -270,7 +270,7 @@ public final class ExportAudit {
         let disabledIds = Set(config.disable.map(\.rule))
         let custom = rules.rules(for: .audit).filter { rules.customIds.contains($0.id) && !disabledIds.contains($0.id) }
         if !custom.isEmpty {
-            try evaluateCustom(custom, rules: rules, options: options, decoder: decoder, into: &found)
+            try evaluateCustom(custom, rules: rules, options: options, decoder: decoder, userIndex: userIndex, into: &found)
         }
 
         var info = sourceInfo()

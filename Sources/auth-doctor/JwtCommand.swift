@@ -72,7 +72,8 @@ struct Jwt: ParsableCommand {
         }
     }
 
-    /// Stdin (prompted for with echo off on a terminal), at most `ConvexToken.maxBytes`; everything in it is a secret.
+    /// Stdin (prompted for with echo off on a terminal), at most `ConvexToken.maxBytes`; `Application.jwt` masks all
+    /// of it from then on.
     static func readInput() throws(AppError) -> String {
         let tooLong = "stdin holds more than \(ConvexToken.maxBytes / 1024) KiB: a Convex JWT is a few KB. Pipe only the token."
         do {
@@ -84,7 +85,6 @@ struct Jwt: ParsableCommand {
             } else {
                 raw = try StdinInput.all(maxBytes: ConvexToken.maxBytes, tooLong: tooLong)
             }
-            SecretRegistry.shared.add(Application.tokenSecrets(raw))
             return raw
         } catch let e as AppError {
             throw e
