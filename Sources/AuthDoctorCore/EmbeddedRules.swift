@@ -129,7 +129,13 @@ description: >-
   An app row is linked to no Better Auth user and no user has its email.
 why: >-
   Users deleted from Better Auth while their app rows stayed, rows created by a seed or an import, or rows of another deployment.
-# A population check: the audit's back-end counts it over every row (it has no per-user predicate).
+# A row check: audit evaluates it for each app row over a stand-in person holding the row and the Better Auth users it
+# belongs to, by its link or by its email (none for an orphan); diagnose starts from a person, so it is audit's alone.
+let:
+  orphans: "size(ba.users) == 0 ? app.users : []"
+assert: size(orphans) == 0
+message: >-
+  {{ size(orphans) }} row(s) of {{ app.table }} belong to no Better Auth user: {{ join(orphans.map(r, r._id), ", ") }}.
 audit:
   what: >-
     app rows that belong to no Better Auth user at all
@@ -208,7 +214,13 @@ description: >-
   An account row's userId names no Better Auth user.
 why: >-
   Accounts imported with old user ids, or users deleted without their accounts: those accounts can never be used to sign in.
-# A population check: the audit's back-end counts it over every row (it has no per-user predicate).
+# A row check: audit evaluates it for each account over a stand-in person holding the account and the users its userId
+# names (none when no user has that id); diagnose only sees accounts of existing users, so it is audit's alone.
+let:
+  orphans: ba.accounts.filter(a, !ba.users.exists(u, u._id == a.userId))
+assert: size(orphans) == 0
+message: >-
+  {{ size(orphans) }} account(s) name a userId with no Better Auth user: {{ join(orphans.map(a, a._id + " (userId " + a.userId + ")"), ", ") }}.
 audit:
   what: >-
     accounts whose userId matches no Better Auth user (imported with old ids?)

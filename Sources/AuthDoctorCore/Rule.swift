@@ -242,14 +242,9 @@ public enum RuleLoader {
             throw fail("a rule with modes: [audit] needs an audit: block (what:, and optionally severity:, fix:)", fields["modes"]?.mark)
         }
         let when = try optionalExpr("when")
-        // An audit-only rule is a population check counted by the audit's back-end: it has no per-user predicate.
-        let auditOnly = modes == [.audit]
-        guard let assertion = try optionalExpr("assert") ?? (auditOnly ? .literal(.bool(true), offset: 0) : nil) else {
-            throw fail("missing required key 'assert'", root.mark)
-        }
-        guard let message = try optionalTemplate("message") ?? (auditOnly ? Template(parts: [], source: "") : nil) else {
-            throw fail("missing required key 'message'", root.mark)
-        }
+        // Every rule decides by its assert, audit-only ones too (audit evaluates them over stand-in persons or rows).
+        guard let assertion = try optionalExpr("assert") else { throw fail("missing required key 'assert'", root.mark) }
+        guard let message = try optionalTemplate("message") else { throw fail("missing required key 'message'", root.mark) }
         var evidence: [(String, Expr)] = []
         if let evNode = fields["evidence"] {
             guard let m = evNode.mapping else { throw fail("'evidence' must be a mapping of name: expression", evNode.mark) }

@@ -83,12 +83,8 @@ extension ExportAudit {
         let population = PopulationRows(users: users, accounts: accounts, sessions: sessions, appRows: app, config: config,
                                         info: sourceInfo())
         // The rules the team's rules require run too, so `requires` blocks as in diagnose.
-        var needed = Set(custom.map(\.id))
-        var frontier = custom
-        while let r = frontier.popLast() {
-            for req in r.requires where needed.insert(req).inserted { if let q = rules.rule(req) { frontier.append(q) } }
-        }
-        let engine = Engine(rules: rules.rules.filter { needed.contains($0.id) }, failOn: options.failOn, disabled: config.disable)
+        let engine = Engine(rules: ExportAudit.withRequirements(Set(custom.map(\.id)), in: rules), failOn: options.failOn,
+                            disabled: config.disable)
         let customIds = Set(custom.map(\.id))
         for id in customIds { found.reset(id) }
         var seen = Set<String>()

@@ -53,14 +53,6 @@ extension UserProfile {
 }
 
 extension ExportAudit {
-    /// The checks not decided per user: over rows (timestamps, orphans, sessions of missing users, Convex Auth
-    /// accounts), counted by the back-end itself, and the jwks keys, the same for everyone (`jwksResult`). Every other
-    /// built-in audit rule is decided per user by its own expression over stand-in persons.
-    static let populationChecks: Set<String> = [
-        "ba.session.state", "data.timestamps", "ba.jwks.decrypts",
-        "app.convex-auth", "ba.account.orphan", "app.user.orphan",
-    ]
-
     /// The rules (by id) that fail or warn for a profile, walked as diagnose walks a person.
     func verdicts(_ p: UserProfile, rules: RuleSet, ids: Set<String>, linkField: String, kindSamples: [UInt8: String],
                   options: Options) -> Set<String> {

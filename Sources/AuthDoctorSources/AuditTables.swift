@@ -15,7 +15,7 @@ extension ExportAudit {
         /// `banned: true` as stored, and when the ban ends (`UserProfile.banExpires`).
         var banned: [Bool] = []
         var banExpires: [UInt8] = []
-        var timestampsOK: [Bool] = []
+        var stamps = TableStamps()
         var legacyApp: [UInt64] = []
         var twoFactorEnabled: [Bool] = []
     }
@@ -66,14 +66,14 @@ extension ExportAudit {
         var kind: [UInt8] = []
         /// One stored password of each kind: the stand-in persons of `UserProfile` carry it (never shown).
         var kindSamples: [UInt8: String] = [:]
-        var timestampsOK: [Bool] = []
+        var stamps = TableStamps()
     }
 
     struct Sessions {
         let ids = StringArena()
         var userHash: [UInt64] = []
         var active: [Bool] = []
-        var timestampsOK: [Bool] = []
+        var stamps = TableStamps()
     }
 
     static let kinds: [String] = HashKind.allCases.map(\.rawValue) + ["null"]
@@ -189,21 +189,11 @@ extension ExportAudit {
         return (exact, h == 0 ? 1 : h, !changed)
     }
 
-    static func timestampsOK(_ slots: ArraySlice<ScannedField>) -> Bool {
-        for f in slots {
-            switch f {
-            case .missing, .null: continue
-            case .number(let d): if !(d > 1e11 && d < 1e14) { return false }
-            default: return false
-            }
-        }
-        return true
-    }
-
     func readUsers() throws(SourceError) -> Users {
         var u = Users()
-        let fields = stored("user", ["_id", "email", "emailVerified", "banned", "banExpires", "userId", "createdAt", "updatedAt", "expiresAt",
-                                     "twoFactorEnabled"])
+        let fields = stored("user", ["_id", "email", "emailVerified", "banned", "userId", "twoFactorEnabled"] + StampProfile.fields)
+        let banExpires = 6 + (StampProfile.fields.firstIndex(of: "banExpires") ?? 0)
+        let dates = datesReader("user")
         try readTable(config.exportPath("user"), fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in u.ids.append(p, n) }) != nil else { return }
             u.idHash.append(ExportAudit.hashString(line, s[0]))
@@ -217,16 +207,26 @@ extension ExportAudit {
             u.normalized.append(keys?.2 ?? false)
             u.verified.append(s[2] == .bool(true))
             u.banned.append(s[3] == .bool(true))
-            switch s[4] {
+            switch s[banExpires] {
             case .missing, .null: u.banExpires.append(0)
             case .number(let until): u.banExpires.append(until < nowMs ? 1 : 2)
             default: u.banExpires.append(3)
             }
-            u.legacyApp.append(ExportAudit.hashString(line, s[5]))
-            u.timestampsOK.append(ExportAudit.timestampsOK(s[6...8]) && ExportAudit.timestampsOK(s[4...4]))
-            u.twoFactorEnabled.append(s[9] == .bool(true))
+            u.legacyApp.append(ExportAudit.hashString(line, s[4]))
+            u.twoFactorEnabled.append(s[5] == .bool(true))
+            dates(&u.stamps, s[6...], line)
         }
         return u
+    }
+
+    /// Records a row's dates (`StampProfile.fields`, the last slots) into a table's `TableStamps`.
+    func datesReader(_ model: String) -> (inout TableStamps, ArraySlice<ScannedField>, UnsafeRawBufferPointer) -> Void {
+        let decoder = self.decoder(config.exportPath(model))
+        let typed = decoder.format == .legacy ? decoder.int64Fields.union(decoder.bytesFields) : []
+        let config = self.config
+        return { stamps, slots, line in
+            stamps.add(slots, line: line, decoder: decoder, config: config, model: model, legacyTyped: typed)
+        }
     }
 
     func readApp() throws(SourceError) -> AppRows {
@@ -248,7 +248,8 @@ extension ExportAudit {
 
     func readAccounts() throws(SourceError) -> Accounts {
         var a = Accounts()
-        let fields = stored("account", ["_id", "userId", "providerId", "password", "createdAt", "updatedAt", "accessTokenExpiresAt", "refreshTokenExpiresAt"])
+        let fields = stored("account", ["_id", "userId", "providerId", "password"] + StampProfile.fields)
+        let dates = datesReader("account")
         let nullKind = UInt8(ExportAudit.kinds.count - 1)
         try readTable(config.exportPath("account"), fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
@@ -268,20 +269,22 @@ extension ExportAudit {
                 if a.kindSamples[kind] == nil, let stored { a.kindSamples[kind] = stored }
             }
             a.kind.append(kind)
-            a.timestampsOK.append(ExportAudit.timestampsOK(s[4...5]))
+            dates(&a.stamps, s[4...], line)
         }
         return a
     }
 
     func readSessions() throws(SourceError) -> Sessions {
         var x = Sessions()
-        let fields = stored("session", ["_id", "userId", "expiresAt", "createdAt", "updatedAt"])
+        let fields = stored("session", ["_id", "userId"] + StampProfile.fields)
+        let expiresAt = 2 + (StampProfile.fields.firstIndex(of: "expiresAt") ?? 0)
+        let dates = datesReader("session")
         let now = nowMs
         try readTable(config.exportPath("session"), fields: fields) { line, s in
             guard ExportAudit.withString(line, s[0], { p, n in x.ids.append(p, n) }) != nil else { return }
             x.userHash.append(ExportAudit.hashString(line, s[1]))
-            if case .number(let e) = s[2] { x.active.append(e > now) } else { x.active.append(false) }
-            x.timestampsOK.append(ExportAudit.timestampsOK(s[2...4]))
+            if case .number(let e) = s[expiresAt] { x.active.append(e > now) } else { x.active.append(false) }
+            dates(&x.stamps, s[2...], line)
         }
         return x
     }

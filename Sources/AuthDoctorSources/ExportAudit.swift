@@ -110,11 +110,18 @@ public final class ExportAudit {
         var exactGroups = 0, caseGroups = 0, inGroups = 0
         var reported = Set<UInt64>()
 
-        // Accounts: orphans, and each user's first credential account (the one diagnose checks).
+        // The row-level checks, each decided by its rule over stand-in persons (AuditRowChecks.swift).
+        var rowChecks = RowChecks(audit: self, rules: rules, options: options)
+        let checkRows = rowChecks.active
+
+        // Accounts: whose user does not exist, and each user's first credential account (the one diagnose checks).
         var credential = [Int32](repeating: -1, count: nUsers)
         for j in 0..<accounts.userHash.count {
             guard let u = userIndex[accounts.userHash[j]] else {
-                found.addRow("ba.account.orphan", id: accounts.ids[j])
+                if checkRows.contains("ba.account.orphan"),
+                   rowChecks.fails("ba.account.orphan", key: 0, { RowChecks.pointing("account", toExistingUser: false) }) {
+                    found.addRow("ba.account.orphan", id: accounts.ids[j])
+                }
                 continue
             }
             if accounts.credential[j] && credential[Int(u)] < 0 { credential[Int(u)] = Int32(j) }
@@ -150,7 +157,10 @@ public final class ExportAudit {
                 byLink = target == 0 ? nil : userIndex[target]
             }
             if let owner = byLink { linked[Int(owner)] = true }
-            if byLink == nil && byEmail == nil { found.addRow("app.user.orphan", id: app.ids[r]) }
+            if byLink == nil && byEmail == nil, checkRows.contains("app.user.orphan"),
+               rowChecks.fails("app.user.orphan", key: 0, { RowChecks.appRow(owned: false, config: config) }) {
+                found.addRow("app.user.orphan", id: app.ids[r])
+            }
             if app.folded[r] != 0 {
                 emailRows.increment(app.folded[r])
                 firstRowByEmail.insertIfAbsent(app.folded[r], Int32(r))
@@ -166,7 +176,8 @@ public final class ExportAudit {
         // The per-user checks, decided by the rules over each distinct profile (AuditPerUser.swift), counted in
         // table order.
         let disabled = Set(config.disable.map(\.rule))
-        let perUser = Set(rules.rules(for: .audit).map(\.id)).subtracting(ExportAudit.populationChecks).subtracting(rules.customIds)
+        let perUser = Set(rules.rules(for: .audit).map(\.id)).subtracting(ExportAudit.rowChecks).subtracting(["ba.jwks.decrypts"])
+            .subtracting(rules.customIds)
             .subtracting(disabled)
         if !perUser.isEmpty {
             var verdictsByProfile: [UInt32: [String]] = [:]
@@ -233,7 +244,7 @@ public final class ExportAudit {
 
         // app.convex-auth: Convex Auth accounts; the person is whoever has the email, or the app row the account's
         // user is.
-        if let convexAuth {
+        if let convexAuth, checkRows.contains("app.convex-auth") {
             var appOwner = KeyMap(capacity: app.idHash.count)
             for r in 0..<app.idHash.count {
                 if app.folded[r] != 0, let u = primary[app.folded[r]] { appOwner.insertIfAbsent(app.idHash[r], u) }
@@ -243,7 +254,12 @@ public final class ExportAudit {
                 let owner = (convexAuth.email[k] == 0 ? nil : primary[convexAuth.email[k]]) ?? appOwner[convexAuth.user[k]]
                 if owner != nil { withUser += 1 }
                 if convexAuth.password[k] { password += 1 }
-                found.addRow("app.convex-auth", id: convexAuth.ids[k], owner: owner)
+                let (isPassword, hasUser) = (convexAuth.password[k], owner != nil)
+                if rowChecks.fails("app.convex-auth", key: (isPassword ? 2 : 0) | (hasUser ? 1 : 0), {
+                    RowChecks.convexAuthAccount(password: isPassword, withUser: hasUser)
+                }) {
+                    found.addRow("app.convex-auth", id: convexAuth.ids[k], owner: owner)
+                }
             }
             found.details["app.convex-auth"] = ["withBetterAuthUser": withUser, "withoutBetterAuthUser": convexAuth.ids.count - withUser,
                                                 "passwordAccounts": password]
@@ -251,19 +267,28 @@ public final class ExportAudit {
 
         // Sessions: of missing users; active and expired.
         var active = 0
+        let checkSessions = checkRows.contains("ba.session.state")
+        var missingUserFails: Bool?
         for k in 0..<sessions.userHash.count {
             if sessions.active[k] { active += 1 }
-            if userIndex[sessions.userHash[k]] == nil { found.addRow("ba.session.state", id: sessions.ids[k]) }
+            if checkSessions && userIndex[sessions.userHash[k]] == nil {
+                if missingUserFails == nil {
+                    missingUserFails = rowChecks.fails("ba.session.state", key: 0) { RowChecks.pointing("session", toExistingUser: false) }
+                }
+                if missingUserFails == true { found.addRow("ba.session.state", id: sessions.ids[k]) }
+            }
         }
         found.details["ba.session.state"] = ["active": active, "expired": sessions.userHash.count - active]
 
-        // Timestamps of every Better Auth row.
-        for i in 0..<nUsers where !users.timestampsOK[i] { found.addRow("data.timestamps", id: users.ids[i], owner: Int32(i)) }
-        for j in 0..<accounts.timestampsOK.count where !accounts.timestampsOK[j] {
-            found.addRow("data.timestamps", id: accounts.ids[j], owner: userIndex[accounts.userHash[j]])
-        }
-        for k in 0..<sessions.timestampsOK.count where !sessions.timestampsOK[k] {
-            found.addRow("data.timestamps", id: sessions.ids[k], owner: userIndex[sessions.userHash[k]])
+        // The dates of every Better Auth row.
+        if checkRows.contains("data.timestamps") {
+            for i in rowChecks.failingDates("user", users.stamps) { found.addRow("data.timestamps", id: users.ids[i], owner: Int32(i)) }
+            for j in rowChecks.failingDates("account", accounts.stamps) {
+                found.addRow("data.timestamps", id: accounts.ids[j], owner: userIndex[accounts.userHash[j]])
+            }
+            for k in rowChecks.failingDates("session", sessions.stamps) {
+                found.addRow("data.timestamps", id: sessions.ids[k], owner: userIndex[sessions.userHash[k]])
+            }
         }
 
         // The team's own audit rules, evaluated over each user's facts as diagnose builds them.
