@@ -64,10 +64,13 @@ extension ExportAudit {
         guard tables.has(path) else { return [] }
         var rows: [Row] = []
         let config = self.config
-        try forEachLine(path, { l in
-            guard let v = try? JSONParser.parse(l), case .map(let m) = decoder.decode(v) else { return }
+        func add(_ v: Value) {
+            guard case .map(let m) = decoder.decode(v) else { return }
             rows.append(model.map { config.canonical(m, model: $0) } ?? m)
-        }, overlong: {})
+        }
+        try forEachRecord(path, line: { l in
+            if let v = try? JSONParser.parse(l) { add(v) }
+        }, row: add, overlong: {})
         return rows
     }
 

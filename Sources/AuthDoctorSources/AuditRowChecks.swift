@@ -154,9 +154,8 @@ struct TableStamps {
         index.append(at)
     }
 
-    /// Records a row's dates from the scanner's slots; a nested date decodes the line (rare).
-    mutating func add(_ slots: ArraySlice<ScannedField>, line: UnsafeRawBufferPointer, decoder: ValueDecoder, config: Config,
-                      model: String, legacyTyped: Set<String>) {
+    /// Records a row's dates from the scanner's slots; a nested date decodes the row (rare).
+    mutating func add(_ slots: ArraySlice<ScannedField>, decoded: () -> Row?, config: Config, model: String, legacyTyped: Set<String>) {
         // A legacy export types int64 and bytes fields by the table's schema: their strings are decoded values.
         var typed = false
         if !legacyTyped.isEmpty {
@@ -169,7 +168,7 @@ struct TableStamps {
             return
         }
         var dates: Row = [:]
-        if let v = try? JSONParser.parse(line), case .map(let m) = decoder.decode(v) {
+        if let m = decoded() {
             let row = config.canonical(m, model: model)
             for name in StampProfile.fields { dates[name] = row[name] }
         }

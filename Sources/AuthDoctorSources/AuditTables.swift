@@ -78,10 +78,10 @@ extension ExportAudit {
 
     static let kinds: [String] = HashKind.allCases.map(\.rawValue) + ["null"]
 
-    /// Streams a table's lines that are not blank to `line`; a line over the line cap goes to `overlong` instead.
-    /// `chunkRead` runs after each chunk (the row limit).
-    func forEachLine(_ path: String, _ line: (UnsafeRawBufferPointer) -> Void, overlong: () -> Void,
-                     chunkRead: () throws(SourceError) -> Void = {}) throws(SourceError) {
+    /// Streams a table's records: the lines of JSONL that are not blank to `line` (a line over the line cap goes to
+    /// `overlong` instead), the rows a live deployment sent to `row`. `chunkRead` runs after each chunk (the row limit).
+    func forEachRecord(_ path: String, line: (UnsafeRawBufferPointer) -> Void, row: (Value) -> Void = { _ in }, overlong: () -> Void,
+                       chunkRead: () throws(SourceError) -> Void = {}) throws(SourceError) {
         func nonBlank(_ l: UnsafeRawBufferPointer) {
             if !l.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { line(l) }
         }
@@ -94,8 +94,11 @@ extension ExportAudit {
                     case .overlong: overlong()
                     }
                 }
-                try tables.stream(path) { (data: Data) throws(SourceError) in
-                    data.withUnsafeBytes { splitter.feed($0) }
+                try tables.chunks(path) { (chunk: TableChunk) throws(SourceError) in
+                    switch chunk {
+                    case .jsonl(let data): data.withUnsafeBytes { splitter.feed($0) }
+                    case .rows(let rows): rows.forEach(row)
+                    }
                     try chunkRead()
                 }
                 splitter.finish()
@@ -103,9 +106,12 @@ extension ExportAudit {
         }
     }
 
-    /// Reads every line of a table through the field scanner.
-    func readTable(_ path: String, fields: [String], _ row: (UnsafeRawBufferPointer, [ScannedField]) -> Void) throws(SourceError) {
+    /// Reads every record of a table through the field scanner: `row` gets the bytes the slots point into, the slots,
+    /// and the record decoded as a whole when it needs it (a nested value; rare). A live deployment's rows are not
+    /// written back to JSON: their wanted string fields are laid out in one buffer and the slots point there.
+    func readTable(_ path: String, fields: [String], _ row: (UnsafeRawBufferPointer, [ScannedField], () -> Row?) -> Void) throws(SourceError) {
         let scanner = FieldScanner(fields: fields)
+        let decoder = self.decoder(path)
         var slots = [ScannedField](repeating: .missing, count: fields.count)
         var lines = 0
         var bad = 0
@@ -115,9 +121,25 @@ extension ExportAudit {
             if badAt.count < 5 { badAt.append(lines) }
         }
         var counted = 0
-        try forEachLine(path, { l in
+        var buffer: [UInt8] = []
+        try forEachRecord(path, line: { l in
             lines += 1
-            if scanner.scan(l, into: &slots) { row(l, slots) } else { malformedLine() }
+            guard scanner.scan(l, into: &slots) else { return malformedLine() }
+            row(l, slots, {
+                guard let v = try? JSONParser.parse(l), case .map(let m) = decoder.decode(v) else { return nil }
+                return m
+            })
+        }, row: { v in
+            lines += 1
+            guard case .map(let m) = v else { return malformedLine() }
+            buffer.removeAll(keepingCapacity: true)
+            for (k, name) in fields.enumerated() { slots[k] = ExportAudit.slot(m[name], into: &buffer) }
+            buffer.withUnsafeBytes { bytes in
+                row(bytes, slots, {
+                    guard case .map(let decoded) = decoder.decode(v) else { return nil }
+                    return decoded
+                })
+            }
         }, overlong: {
             lines += 1
             malformedLine()
@@ -128,6 +150,23 @@ extension ExportAudit {
         lock.lock()
         malformed[path] = (bad, badAt)
         lock.unlock()
+    }
+
+    /// A parsed field as the scanner finds it in a line: a JSON number (the parser's `.int` for one without a fraction)
+    /// is a number, an int64 (`{"$integer": …}`) a nested value; a string's bytes are appended to `buffer`.
+    static func slot(_ v: Value?, into buffer: inout [UInt8]) -> ScannedField {
+        switch v {
+        case nil: return .missing
+        case .null?: return .null
+        case .bool(let b)?: return .bool(b)
+        case .double(let d)?: return .number(d)
+        case .int(let i)?: return .number(Double(i))
+        case .string(let s)?:
+            let start = buffer.count
+            buffer.append(contentsOf: s.utf8)
+            return .string(start: start, end: buffer.count, escaped: false)
+        default: return .nested
+        }
     }
 
     /// Adds rows to the total over every table; past `maxRows` the audit stops before its indexes outgrow memory.
@@ -194,7 +233,7 @@ extension ExportAudit {
         let fields = stored("user", ["_id", "email", "emailVerified", "banned", "userId", "twoFactorEnabled"] + StampProfile.fields)
         let banExpires = 6 + (StampProfile.fields.firstIndex(of: "banExpires") ?? 0)
         let dates = datesReader("user")
-        try readTable(config.exportPath("user"), fields: fields) { line, s in
+        try readTable(config.exportPath("user"), fields: fields) { line, s, decoded in
             guard ExportAudit.withString(line, s[0], { p, n in u.ids.append(p, n) }) != nil else { return }
             u.idHash.append(ExportAudit.hashString(line, s[0]))
             let keys = ExportAudit.withString(line, s[1]) { p, n -> (UInt64, UInt64, Bool) in
@@ -214,18 +253,18 @@ extension ExportAudit {
             }
             u.legacyApp.append(ExportAudit.hashString(line, s[4]))
             u.twoFactorEnabled.append(s[5] == .bool(true))
-            dates(&u.stamps, s[6...], line)
+            dates(&u.stamps, s[6...], decoded)
         }
         return u
     }
 
     /// Records a row's dates (`StampProfile.fields`, the last slots) into a table's `TableStamps`.
-    func datesReader(_ model: String) -> (inout TableStamps, ArraySlice<ScannedField>, UnsafeRawBufferPointer) -> Void {
+    func datesReader(_ model: String) -> (inout TableStamps, ArraySlice<ScannedField>, () -> Row?) -> Void {
         let decoder = self.decoder(config.exportPath(model))
         let typed = decoder.format == .legacy ? decoder.int64Fields.union(decoder.bytesFields) : []
         let config = self.config
-        return { stamps, slots, line in
-            stamps.add(slots, line: line, decoder: decoder, config: config, model: model, legacyTyped: typed)
+        return { stamps, slots, decoded in
+            stamps.add(slots, decoded: decoded, config: config, model: model, legacyTyped: typed)
         }
     }
 
@@ -234,7 +273,7 @@ extension ExportAudit {
         let linkFields = Config.linkCandidates
         let configured = ["auto", "email", Config.legacyLink].contains(config.linkField) || linkFields.contains(config.linkField) ? nil : config.linkField
         let fields = ["_id", config.emailField] + linkFields + (configured.map { [$0] } ?? [])
-        try readTable("\(config.appTable)/documents.jsonl", fields: fields) { line, s in
+        try readTable("\(config.appTable)/documents.jsonl", fields: fields) { line, s, _ in
             guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
             a.idHash.append(ExportAudit.hashString(line, s[0]))
             a.folded.append(ExportAudit.withString(line, s[1]) { ExportAudit.emailKeys($0, $1).1 } ?? 0)
@@ -251,7 +290,7 @@ extension ExportAudit {
         let fields = stored("account", ["_id", "userId", "providerId", "password"] + StampProfile.fields)
         let dates = datesReader("account")
         let nullKind = UInt8(ExportAudit.kinds.count - 1)
-        try readTable(config.exportPath("account"), fields: fields) { line, s in
+        try readTable(config.exportPath("account"), fields: fields) { line, s, decoded in
             guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
             a.userHash.append(ExportAudit.hashString(line, s[1]))
             let credential = ExportAudit.withString(line, s[2]) { p, n in
@@ -269,7 +308,7 @@ extension ExportAudit {
                 if a.kindSamples[kind] == nil, let stored { a.kindSamples[kind] = stored }
             }
             a.kind.append(kind)
-            dates(&a.stamps, s[4...], line)
+            dates(&a.stamps, s[4...], decoded)
         }
         return a
     }
@@ -280,11 +319,11 @@ extension ExportAudit {
         let expiresAt = 2 + (StampProfile.fields.firstIndex(of: "expiresAt") ?? 0)
         let dates = datesReader("session")
         let now = nowMs
-        try readTable(config.exportPath("session"), fields: fields) { line, s in
+        try readTable(config.exportPath("session"), fields: fields) { line, s, decoded in
             guard ExportAudit.withString(line, s[0], { p, n in x.ids.append(p, n) }) != nil else { return }
             x.userHash.append(ExportAudit.hashString(line, s[1]))
             if case .number(let e) = s[expiresAt] { x.active.append(e > now) } else { x.active.append(false) }
-            dates(&x.stamps, s[2...], line)
+            dates(&x.stamps, s[2...], decoded)
         }
         return x
     }
@@ -296,7 +335,7 @@ extension ExportAudit {
     func readTwoFactors() throws(SourceError) -> Set<UInt64>? {
         guard tables.has(config.exportPath("twoFactor")) else { return nil }
         var owners = Set<UInt64>()
-        try readTable(config.exportPath("twoFactor"), fields: stored("twoFactor", ["userId"])) { line, s in
+        try readTable(config.exportPath("twoFactor"), fields: stored("twoFactor", ["userId"])) { line, s, _ in
             owners.insert(ExportAudit.hashString(line, s[0]))
         }
         return owners
@@ -314,7 +353,7 @@ extension ExportAudit {
     func readConvexAuthAccounts() throws(SourceError) -> ConvexAuthAccounts? {
         guard tables.has("authAccounts/documents.jsonl") else { return nil }
         var a = ConvexAuthAccounts()
-        try readTable("authAccounts/documents.jsonl", fields: ["_id", "providerAccountId", "userId", "provider"]) { line, s in
+        try readTable("authAccounts/documents.jsonl", fields: ["_id", "providerAccountId", "userId", "provider"]) { line, s, _ in
             guard ExportAudit.withString(line, s[0], { p, n in a.ids.append(p, n) }) != nil else { return }
             a.email.append(ExportAudit.withString(line, s[1]) { p, n in ExportAudit.emailKeys(p, n).1 } ?? 0)
             a.user.append(ExportAudit.hashString(line, s[2]))
@@ -327,15 +366,14 @@ extension ExportAudit {
     func readJWKS() throws(SourceError) -> [Row]? {
         let path = config.exportPath("jwks")
         guard tables.has(path) else { return nil }
-        var text = Data()
-        try tables.stream(path) { (data: Data) throws(SourceError) in
-            // A real table holds a few keys of a few KB: the first 16 MiB is all of it.
-            if text.count < 16 << 20 { text.append(data) }
-        }
         var rows: [Row] = []
-        for line in text.split(separator: 0x0A) where rows.count < 1_000 {
-            if case .map(let m)? = try? JSONParser.parse(Data(line)) { rows.append(config.canonical(m, model: "jwks")) }
-        }
+        let config = self.config
+        // A real table holds a few keys of a few KB.
+        try forEachRecord(path, line: { l in
+            if rows.count < 1_000, case .map(let m)? = try? JSONParser.parse(l) { rows.append(config.canonical(m, model: "jwks")) }
+        }, row: { v in
+            if rows.count < 1_000, case .map(let m) = v { rows.append(config.canonical(m, model: "jwks")) }
+        }, overlong: {})
         return rows
     }
 

@@ -452,8 +452,8 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
 
     // MARK: audit
 
-    /// `audit --url`: a table's rows as JSONL, a page (1,000 rows) at a time. `path` is an export path.
-    public func stream(_ path: String, _ consume: (Data) throws -> Void) throws(SourceError) {
+    /// `audit --url`: a table's rows, a page (1,000 rows) at a time, as parsed. `path` is an export path.
+    public func chunks(_ path: String, _ consume: (TableChunk) throws(SourceError) -> Void) throws(SourceError) {
         var table = String(path.dropLast("/documents.jsonl".count))
         var id: Value = .null
         let prefix = config.exportPrefix
@@ -468,9 +468,7 @@ public final class DeploymentSource: DiagnoseDataSource, TableReader {
         } each: { rows throws(SourceError) in
             count += rows.count
             progress("reading \(table): \(count) rows")
-            var chunk = ""
-            for row in rows { chunk += JSONWriter.write(row, pretty: false) + "\n" }
-            do { try consume(Data(chunk.utf8)) } catch { throw client.failed("\(client.baseString): \(error)") }
+            try consume(.rows(rows))
             return true
         }
         guard complete else { throw client.failed("\(client.baseString): cannot read \(table) through the system query.") }

@@ -12,7 +12,7 @@ extension ExportAudit {
             best = EmailInput.didYouMean(email, among: best + batch, limit: limit)
             batch.removeAll(keepingCapacity: true)
         }
-        try audit.readTable(config.exportPath("user"), fields: [config.storedField("user", "email")]) { line, slots in
+        try audit.readTable(config.exportPath("user"), fields: [config.storedField("user", "email")]) { line, slots, _ in
             if let s = ExportAudit.withString(line, slots[0], { p, n in String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self) }) {
                 batch.append(s)
                 if batch.count >= 4096 { flush() }

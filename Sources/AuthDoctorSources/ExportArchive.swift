@@ -1,3 +1,4 @@
+import AuthDoctorCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -55,10 +56,17 @@ public enum ChecksumMode: String, Sendable, CaseIterable {
     case zlib, isal, fused
 }
 
+/// A piece of a table as its reader has it: JSONL bytes (an export), or rows already parsed (a live deployment's
+/// pages, handed over as they came, never written back to JSON).
+public enum TableChunk {
+    case jsonl(Data)
+    case rows([Value])
+}
+
 /// Where `audit` reads whole tables from, by export path (`_components/betterAuth/user/documents.jsonl`).
 public protocol TableReader: AnyObject {
-    /// The table's documents as JSONL, in chunks. Safe to call from several threads at once.
-    func stream(_ path: String, _ consume: (Data) throws -> Void) throws(SourceError)
+    /// The table's documents in chunks. Safe to call from several threads at once.
+    func chunks(_ path: String, _ consume: (TableChunk) throws(SourceError) -> Void) throws(SourceError)
     /// The table's size in bytes when known (to read the biggest first), else 0.
     func size(of path: String) -> Int
     /// True when the table exists (`_components/betterAuth/jwks/documents.jsonl`, `authAccounts/documents.jsonl`).
@@ -198,6 +206,10 @@ public final class ExportArchive: TableReader {
         guard let root else { return 0 }
         let attrs = try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(path).path)
         return (attrs?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    public func chunks(_ path: String, _ consume: (TableChunk) throws(SourceError) -> Void) throws(SourceError) {
+        try stream(path) { (data: Data) throws(SourceError) in try consume(.jsonl(data)) }
     }
 
     /// Streams one file's bytes in chunks. Safe to call from several threads at once: each zip stream reads
