@@ -59,6 +59,15 @@ struct KeyMap {
         return true
     }
 
+    /// The value of `key`, set to `value` first if the key is new (`key` is not 0).
+    mutating func value(_ key: UInt64, orInsert value: Int32) -> Int32 {
+        let i = slot(key)
+        if keys[i] == key { return values[i] }
+        keys[i] = key
+        values[i] = value
+        return value
+    }
+
     mutating func increment(_ key: UInt64) {
         guard key != 0 else { return }
         let i = slot(key)

@@ -20,33 +20,46 @@ extension ExportAudit {
         var twoFactorEnabled: [Bool] = []
     }
 
-    /// The users' keys: by id, how many share each exact and each normalized email, the first user of each
-    /// normalized email, and the normalized emails some user stores exactly (a variant whose normalized twin exists
-    /// is a duplicate, ba.user.unique, as diagnose sees it).
+    /// The users' keys: by id; users grouped by normalized email (a group is named by its first user): each user's
+    /// group, each group's size and the user diagnose looks at (the first stored normalized, else the first); and how
+    /// many users of a shared group store each exact email (a case-variant group or exact duplicates, ba.user.unique).
+    /// Arrays by group spare a hash lookup per user and per app row.
     struct UserKeys {
         var userIndex: KeyMap
-        var exactCount: KeyMap
-        var foldedCount: KeyMap
         var foldedFirst: KeyMap
-        var normalizedEmails: KeyMap
+        var group: [Int32]
+        var groupSize: [Int32]
+        var primary: [Int32]
+        var exactCount: KeyMap
 
         init(_ users: Users) {
             let n = users.idHash.count
             userIndex = KeyMap(capacity: n)
-            exactCount = KeyMap(capacity: n)
-            foldedCount = KeyMap(capacity: n)
             foldedFirst = KeyMap(capacity: n)
-            normalizedEmails = KeyMap(capacity: n)
+            group = [Int32](repeating: -1, count: n)
+            groupSize = [Int32](repeating: 0, count: n)
+            primary = Array(0..<Int32(n))
+            var shared = 0
             for i in 0..<n {
                 userIndex.insertIfAbsent(users.idHash[i], Int32(i))
-                if users.exact[i] != 0 { exactCount.increment(users.exact[i]) }
-                if users.folded[i] != 0 {
-                    foldedCount.increment(users.folded[i])
-                    foldedFirst.insertIfAbsent(users.folded[i], Int32(i))
-                    if users.normalized[i] { normalizedEmails.insertIfAbsent(users.folded[i], 1) }
-                }
+                guard users.folded[i] != 0 else { continue }
+                let g = Int(foldedFirst.value(users.folded[i], orInsert: Int32(i)))
+                group[i] = Int32(g)
+                groupSize[g] += 1
+                if groupSize[g] == 2 { shared += 1 }
+                if users.normalized[i] && !users.normalized[Int(primary[g])] { primary[g] = Int32(i) }
+            }
+            exactCount = KeyMap(capacity: shared * 2)
+            if shared > 0 {
+                for i in 0..<n where group[i] >= 0 && groupSize[Int(group[i])] > 1 { exactCount.increment(users.exact[i]) }
             }
         }
+
+        /// The group of a normalized email key (its first user), if a user has it.
+        func group(ofEmail key: UInt64) -> Int? { key == 0 ? nil : foldedFirst[key].map { Int($0) } }
+
+        /// How many users share user `i`'s normalized email (0 without an email).
+        func sharing(_ i: Int) -> Int32 { group[i] < 0 ? 0 : groupSize[Int(group[i])] }
     }
 
     struct AppRows {

@@ -102,8 +102,7 @@ public final class ExportAudit {
         try Parallel.run(jobs.map(\.1))
 
         let nUsers = users.idHash.count
-        let (userIndex, exactCount, foldedCount, foldedFirst, normalizedEmails) =
-            (keys.userIndex, keys.exactCount, keys.foldedCount, keys.foldedFirst, keys.normalizedEmails)
+        let userIndex = keys.userIndex
 
         var found = Findings(options: options, rules: rules, users: users)
         // ba.user.unique is counted by group (exact and case-variant), every user of a group listed.
@@ -140,12 +139,14 @@ public final class ExportAudit {
         }()
         // A user's app rows, as diagnose finds them: rows with the user's email, plus rows linked to the user
         // under another email.
-        var emailRows = KeyMap(capacity: app.idHash.count)
-        var firstRowByEmail = KeyMap(capacity: app.idHash.count)
+        // Per group (by its first user): app rows with the group's email, and the first of them.
+        var emailRows = [Int32](repeating: 0, count: nUsers)
+        var firstRowOfGroup = [Int32](repeating: -1, count: nUsers)
         var linkedRows = [Int32](repeating: 0, count: nUsers)
         var linked = [Bool](repeating: false, count: nUsers)
         for r in 0..<app.idHash.count {
-            let byEmail = app.folded[r] == 0 ? nil : foldedFirst[app.folded[r]]
+            let emailGroup = keys.group(ofEmail: app.folded[r])
+            let byEmail = emailGroup.map { Int32($0) }
             var byLink: Int32?
             switch linkField {
             case "email":
@@ -161,17 +162,15 @@ public final class ExportAudit {
                rowChecks.fails("app.user.orphan", key: 0, { RowChecks.appRow(owned: false, config: config) }) {
                 found.addRow("app.user.orphan", id: app.ids[r])
             }
-            if app.folded[r] != 0 {
-                emailRows.increment(app.folded[r])
-                firstRowByEmail.insertIfAbsent(app.folded[r], Int32(r))
+            if let g = emailGroup {
+                emailRows[g] += 1
+                if firstRowOfGroup[g] < 0 { firstRowOfGroup[g] = Int32(r) }
             }
             if let owner = byLink, users.folded[Int(owner)] != app.folded[r] { linkedRows[Int(owner)] += 1 }
         }
-        let appCount = (0..<nUsers).map { linkedRows[$0] + (emailRows[users.folded[$0]] ?? 0) }
+        let appCount = (0..<nUsers).map { linkedRows[$0] + (keys.group[$0] < 0 ? 0 : emailRows[Int(keys.group[$0])]) }
         // Diagnose looks at one user per email: the exact match first, then the first in the table.
-        var primary = KeyMap(capacity: nUsers)
-        for i in 0..<nUsers where users.normalized[i] && users.folded[i] != 0 { primary.insertIfAbsent(users.folded[i], Int32(i)) }
-        for i in 0..<nUsers where users.folded[i] != 0 { primary.insertIfAbsent(users.folded[i], Int32(i)) }
+        func primary(_ emailKey: UInt64) -> Int32? { keys.group(ofEmail: emailKey).map { keys.primary[$0] } }
 
         // The per-user checks, decided by the rules over each distinct profile (AuditPerUser.swift), counted in
         // table order.
@@ -188,10 +187,10 @@ public final class ExportAudit {
             var lastCode = UInt32.max, failing: [String] = []
             for i in 0..<nUsers {
                 let c = credential[i]
-                let shares = users.folded[i] != 0 && (foldedCount[users.folded[i]] ?? 0) > 1
+                let shares = keys.sharing(i) > 1
                 let code = UserProfile(
                     emailNormalized: users.normalized[i], sharesEmail: shares,
-                    normalizedTwin: shares && normalizedEmails[users.folded[i]] != nil,
+                    normalizedTwin: shares && users.normalized[Int(keys.primary[Int(keys.group[i])])],
                     credentialKind: c < 0 ? nil : accounts.kind[Int(c)], verified: users.verified[i], banned: users.banned[i],
                     banExpires: users.banExpires[i], twoFactorEnabled: users.twoFactorEnabled[i],
                     twoFactorRow: twoFactorOwners[users.idHash[i]] != nil, appRows: UInt8(min(appCount[i], 2)), linked: linked[i]).code
@@ -216,11 +215,12 @@ public final class ExportAudit {
                         found.list(rule, users.ids[i])
                         if options.trackUsers { found.owners[rule, default: []].insert(Int32(i)) }
                         if reported.insert(users.folded[i]).inserted {
-                            if (exactCount[users.exact[i]] ?? 0) > 1 { exactGroups += 1 } else { caseGroups += 1 }
+                            if (keys.exactCount[users.exact[i]] ?? 0) > 1 { exactGroups += 1 } else { caseGroups += 1 }
                             found.count(rule, example: Email.normalize(users.emails[i]))
                         }
                     case "app.user.link":
-                        found.add(rule, user: i, id: firstRowByEmail[users.folded[i]].map { app.ids[Int($0)] })
+                        let first = keys.group[i] < 0 ? -1 : firstRowOfGroup[Int(keys.group[i])]
+                        found.add(rule, user: i, id: first < 0 ? nil : app.ids[Int(first)])
                     default:
                         found.add(rule, user: i)
                     }
@@ -247,11 +247,11 @@ public final class ExportAudit {
         if let convexAuth, checkRows.contains("app.convex-auth") {
             var appOwner = KeyMap(capacity: app.idHash.count)
             for r in 0..<app.idHash.count {
-                if app.folded[r] != 0, let u = primary[app.folded[r]] { appOwner.insertIfAbsent(app.idHash[r], u) }
+                if let u = primary(app.folded[r]) { appOwner.insertIfAbsent(app.idHash[r], u) }
             }
             var withUser = 0, password = 0
             for k in 0..<convexAuth.ids.count {
-                let owner = (convexAuth.email[k] == 0 ? nil : primary[convexAuth.email[k]]) ?? appOwner[convexAuth.user[k]]
+                let owner = primary(convexAuth.email[k]) ?? appOwner[convexAuth.user[k]]
                 if owner != nil { withUser += 1 }
                 if convexAuth.password[k] { password += 1 }
                 let (isPassword, hasUser) = (convexAuth.password[k], owner != nil)
