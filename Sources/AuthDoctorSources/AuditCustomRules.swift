@@ -100,7 +100,7 @@ extension ExportAudit {
                                        now: options.now)
             let userId = data.baUsers.first?["_id"]?.stringValue
             for result in engine.run(facts) where customIds.contains(result.rule) && (result.status == .fail || result.status == .warn) {
-                if let id = userId, let i = userIndex[fnv(id)] {
+                if let id = userId, let i = userIndex[hashKey(id)] {
                     found.add(result.rule, user: Int(i))
                 } else {
                     found.addRow(result.rule, id: userId ?? normalized)

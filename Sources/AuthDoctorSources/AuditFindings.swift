@@ -43,9 +43,10 @@ extension ExportAudit {
 
         /// A user-centric finding: the example is the user's email, the listed id the user's (or the row's) id.
         mutating func add(_ rule: String, user i: Int, id: String? = nil) {
-            let users = self.users
-            count(rule, example: users.emails[i])
-            list(rule, id ?? users.ids[i])
+            // The two arenas only (references): a copy of `users` would retain each of its arrays.
+            let (emails, ids) = (users.emails, users.ids)
+            count(rule, example: emails[i])
+            list(rule, id ?? ids[i])
             if options.trackUsers { owners[rule, default: []].insert(Int32(i)) }
         }
 

@@ -2,21 +2,37 @@ import AuthDoctorCore
 import Foundation
 
 
-/// 64-bit FNV-1a over bytes: compact keys for ids and emails in the audit's indexes. With a million users the
-/// chance that two different ids share a key is about 3 in 100 million.
+/// A 64-bit key of bytes, eight at a time (multiply-xorshift rounds, murmur3's finaliser): compact keys for ids and
+/// emails in the audit's indexes, never 0. With a million users the chance that two different ids share a key is
+/// about 3 in 100 million.
 @inline(__always)
-func fnv(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for i in 0..<n { h = (h ^ UInt64(p[i])) &* 0x0000_0100_0000_01B3 }
+func hashKey(_ p: UnsafePointer<UInt8>?, _ n: Int) -> UInt64 {
+    let m: UInt64 = 0xFF51_AFD7_ED55_8CCD
+    var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: n)
+    var i = 0
+    if let p, n > 0 {
+        let raw = UnsafeRawPointer(p)
+        while i + 8 <= n {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* m
+            h ^= h >> 32
+            i += 8
+        }
+        if i < n {
+            var w: UInt64 = 0
+            for k in 0..<(n - i) { w |= UInt64(p[i + k]) << UInt64(8 * k) }
+            h = (h ^ w) &* m
+            h ^= h >> 32
+        }
+    }
+    h ^= h >> 33
+    h = h &* 0xC4CE_B9FE_1A85_EC53
+    h ^= h >> 33
     return h == 0 ? 1 : h
 }
 
-func fnv(_ s: String) -> UInt64 {
+func hashKey(_ s: String) -> UInt64 {
     var s = s
-    return s.withUTF8 { buffer in
-        guard let base = buffer.baseAddress else { return 0xcbf2_9ce4_8422_2325 }  // the FNV-1a offset basis: the hash of ""
-        return fnv(base, buffer.count)
-    }
+    return s.withUTF8 { hashKey($0.baseAddress, $0.count) }
 }
 
 /// An open-addressing map from the audit's 64-bit keys (already well mixed) to an Int32: several times faster
@@ -41,7 +57,7 @@ struct KeyMap {
         return i
     }
 
-    /// The value for `key` (0 is never a key: `fnv` avoids it), or nil.
+    /// The value for `key` (0 is never a key: `hashKey` avoids it), or nil.
     subscript(key: UInt64) -> Int32? {
         guard key != 0 else { return nil }
         let i = slot(key)

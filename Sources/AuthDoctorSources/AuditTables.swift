@@ -204,7 +204,7 @@ extension ExportAudit {
     }
 
     static func hashString(_ line: UnsafeRawBufferPointer, _ f: ScannedField) -> UInt64 {
-        withString(line, f) { fnv($0, $1) } ?? 0
+        withString(line, f) { hashKey($0, $1) } ?? 0
     }
 
     /// The Better Auth user id after the last `|` of a tokenIdentifier.
@@ -212,33 +212,33 @@ extension ExportAudit {
         withString(line, f) { p, n -> UInt64 in
             var i = n - 1
             while i >= 0 && p[i] != UInt8(ascii: "|") { i -= 1 }
-            return i < 0 ? 0 : fnv(p + i + 1, n - i - 1)
+            return i < 0 ? 0 : hashKey(p + i + 1, n - i - 1)
         } ?? 0
     }
 
     /// (exact key, normalized key, is normalized) of a stored email, as `Email.normalize` defines it.
     static func emailKeys(_ p: UnsafePointer<UInt8>, _ n: Int) -> (UInt64, UInt64, Bool) {
-        let exact = fnv(p, n)
+        let exact = hashKey(p, n)
         var ascii = true
         for i in 0..<n where p[i] >= 0x80 { ascii = false; break }
         if !ascii {
             let s = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
             let norm = Email.normalize(s)
-            return (exact, fnv(norm), norm == s)
+            return (exact, hashKey(norm), norm == s)
         }
         var lo = 0, hi = n
         // The whitespace Email.normalize trims, in ASCII: a decoded escape (`\t`, `\n`) is whitespace too.
         @inline(__always) func space(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
         while lo < hi && space(p[lo]) { lo += 1 }
         while hi > lo && space(p[hi - 1]) { hi -= 1 }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
         var changed = lo != 0 || hi != n
-        for i in lo..<hi {
-            var b = p[i]
-            if b >= 65 && b <= 90 { b |= 0x20; changed = true }
-            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+        if !changed { for i in lo..<hi where p[i] >= 65 && p[i] <= 90 { changed = true; break } }
+        if !changed { return (exact, exact, true) }
+        let folded = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(hi - lo, 1)) { t -> UInt64 in
+            for i in lo..<hi { t[i - lo] = p[i] >= 65 && p[i] <= 90 ? p[i] | 0x20 : p[i] }
+            return hashKey(t.baseAddress, hi - lo)
         }
-        return (exact, h == 0 ? 1 : h, !changed)
+        return (exact, folded, false)
     }
 
     func readUsers() throws(SourceError) -> Users {
