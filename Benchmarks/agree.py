@@ -7,7 +7,8 @@
 For every per-user rule it takes audit's `--list` (the ids of the affected Better Auth users; for
 ba.account.password-format the accounts' ids, for app.user.link the app rows' ids), then runs `diagnose` for a
 sample of users (every planted problem's stride of Benchmarks/generate.py plus random ones) and checks that a rule
-fails or warns in diagnose exactly when audit lists one of that person's ids. Uses the release binary
+fails or warns in diagnose exactly when audit lists one of that person's ids. data.timestamps is a row check:
+the rows diagnose names in its evidence must be exactly the person's rows audit lists. Uses the release binary
 (.build/release/auth-doctor; `swift build -c release --product auth-doctor`). Exit 1 on any disagreement.
 """
 import argparse, json, os, random, subprocess, sys
@@ -31,12 +32,13 @@ def main():
                        check=True, stderr=subprocess.DEVNULL)
     env = dict(os.environ, AUTH_DOCTOR_NOW="1767225600000")
     listed = {r: set(subprocess.run([doctor, "audit", "--export", zip_path, "--list", r], capture_output=True, text=True, env=env).stdout.split())
-              for r in RULES}
+              for r in RULES + ["data.timestamps"]}
     rng = random.Random(7)
-    strides = [999, 1999, 500, 2496, 4999, 1499, 3999, 2999, 16, 17, 18, 19, 10, 20]
+    strides = [999, 1999, 500, 2496, 4999, 1499, 3999, 2999, 16, 17, 18, 19, 10, 20]  # 4999: sessions in seconds
     picks = sorted({base + k * 20000 for base in strides for k in range(3) if base + k * 20000 < a.users}
                    | {rng.randrange(a.users) for _ in range(a.sample)})
     disagreements = 0
+    with_bad_dates = 0
     for i in picks:
         out = subprocess.run([doctor, "diagnose", f"user{i}@example.com", "--export", zip_path, "--format", "json"],
                              capture_output=True, text=True, env=env).stdout
@@ -48,13 +50,21 @@ def main():
                 v = (r.get("evidence") or {}).get(key)
                 if isinstance(v, str):
                     ids.add(v)
+        stamps = results["data.timestamps"]
+        bad_rows = set((stamps.get("evidence") or {}).get("rows") or [])
+        sessions_listed = bad_rows & listed["data.timestamps"]
+        person_listed = (ids & listed["data.timestamps"]) | sessions_listed
+        with_bad_dates += bool(bad_rows)
+        if stamps["status"] not in ("pass", "fail", "warn") or bad_rows != person_listed:
+            disagreements += 1
+            print(f"user{i}@example.com data.timestamps: diagnose {stamps['status']} rows {sorted(bad_rows)}, audit lists {sorted(person_listed)}")
         for rule in RULES:
             in_diagnose = results[rule]["status"] in ("fail", "warn")
             in_audit = bool(ids & listed[rule])
             if in_diagnose != in_audit:
                 disagreements += 1
                 print(f"user{i}@example.com {rule}: diagnose {results[rule]['status']}, audit {'lists' if in_audit else 'does not list'} it")
-    print(f"{len(picks)} users x {len(RULES)} rules on {zip_path}: {disagreements} disagreement(s)")
+    print(f"{len(picks)} users x {len(RULES) + 1} rules on {zip_path} ({with_bad_dates} with dates that are not ms): {disagreements} disagreement(s)")
     sys.exit(1 if disagreements else 0)
 
 
