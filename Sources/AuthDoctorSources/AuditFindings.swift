@@ -29,6 +29,15 @@ extension ExportAudit {
             owners[rule] = nil
         }
 
+        /// Takes over what another part counted (its rules are not this one's).
+        mutating func merge(_ other: Findings) {
+            counts.merge(other.counts) { a, b in a + b }
+            examples.merge(other.examples) { a, b in a + b }
+            listed.merge(other.listed) { a, b in a + b }
+            details.merge(other.details) { a, _ in a }
+            owners.merge(other.owners) { a, b in a.union(b) }
+        }
+
         mutating func count(_ rule: String, example: @autoclosure () -> String) {
             counts[rule, default: 0] += 1
             if examples[rule, default: []].count < options.examples {
