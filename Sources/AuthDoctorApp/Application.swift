@@ -193,7 +193,7 @@ public struct Application: Sendable {
         if let url = workspace.deploymentURL(given: r.url, otherSourceNamed: r.convexEnv != nil) {
             let key = try workspace.deploymentKey(file: r.adminKeyFile)
             keyIsProd = key.isProd
-            env.convex = try AppError.reading { try DeploymentSource.environment(try DeploymentClient(url: url, key: key.value)) }
+            env.convex = try AppError.reading { try DeploymentSource.environment(try workspace.deploymentClient(url, key: key)) }
             workspace.secrets.add(env.secrets)
             files.insert(url, at: 0)
             kind = .deployment

@@ -90,17 +90,18 @@ public struct Delivery: Sendable, Equatable {
         return d
     }
 
-    /// Writes stdout, stderr and the step summary. A step summary that cannot be written is an error (exit 2).
-    public func write() -> Int32 {
-        if !stdout.isEmpty { FileHandle.standardOutput.write(Data(stdout.utf8)) }
-        if !stderr.isEmpty { FileHandle.standardError.write(Data(stderr.utf8)) }
+    /// Writes stdout, stderr (to `output`: the process's by default) and the step summary. A step summary that
+    /// cannot be written is an error (exit 2).
+    public func write(to output: OutputSink = .standard) -> Int32 {
+        if !stdout.isEmpty { output.stdout(stdout) }
+        if !stderr.isEmpty { output.stderr(stderr) }
         if let (path, text) = stepSummary {
             guard let handle = FileHandle(forWritingAtPath: path) ?? {
                 _ = FileManager.default.createFile(atPath: path, contents: nil)
                 return FileHandle(forWritingAtPath: path)
             }() else {
                 let message = AppError.stepSummaryUnwritable(path: path).description
-                FileHandle.standardError.write(Data("auth-doctor: error: \(message)\n".utf8))
+                output.stderr("auth-doctor: error: \(message)\n")
                 return 2
             }
             defer { try? handle.close() }
@@ -109,4 +110,20 @@ public struct Delivery: Sendable, Equatable {
         }
         return exitCode
     }
+}
+
+/// Where a run's stdout and stderr go: the process's, or a caller's collector (a test that runs the command in its
+/// own process).
+public struct OutputSink: Sendable {
+    public var stdout: @Sendable (String) -> Void
+    public var stderr: @Sendable (String) -> Void
+
+    public init(stdout: @escaping @Sendable (String) -> Void, stderr: @escaping @Sendable (String) -> Void) {
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    /// The process's stdout and stderr, written unbuffered.
+    public static let standard = OutputSink(stdout: { FileHandle.standardOutput.write(Data($0.utf8)) },
+                                            stderr: { FileHandle.standardError.write(Data($0.utf8)) })
 }

@@ -107,7 +107,7 @@ extension Application {
             secrets.insert(key.value)
             keyIsProd = key.isProd
             try AppError.reading {
-                let client = try DeploymentClient(url: url, key: key.value)
+                let client = try workspace.deploymentClient(url, key: key)
                 env.convex = try DeploymentSource.environment(client)
                 deploymentSite = try DeploymentSource.siteURL(client)
             }
@@ -120,7 +120,7 @@ extension Application {
                                           + ProbeURLs.convexSiteNames(env),
                                       notes: &notes)
         guard site != nil || convex != nil else { throw .nothingToProbe }
-        let observation = ProbeClient().run(site: site, convexSite: convex)
+        let observation = ProbeClient(http: workspace.http).run(site: site, convexSite: convex)
         secrets.formUnion(env.secrets)
         let source = SourceInfo(kind: .http, location: [site?.url, convex?.url].compactMap { $0 }.joined(separator: ", "),
                                 isProd: r.common.prod || keyIsProd || env.hostingIsProd)

@@ -5,9 +5,12 @@ import Foundation
 /// Every secret the run loaded so far (the key, env values, the password, a token): any message, errors included,
 /// masks them.
 public final class SecretRegistry: @unchecked Sendable {
+    /// The process's registry: what the binary uses. A run in a test's process gets a fresh one.
     public static let shared = SecretRegistry()
     private let lock = NSLock()
     private var values = Set<String>()
+
+    public init() {}
 
     public func add<S: Sequence>(_ s: S) where S.Element == String {
         lock.lock()
@@ -100,7 +103,7 @@ public struct Workspace: Sendable {
 
     public func openExport(_ path: String?, _ config: Config, prod: Bool) throws(AppError) -> ExportSource {
         do {
-            return try ExportSource(path: path ?? "", config: config, isProd: prod)
+            return try ExportSource(path: path ?? "", config: config, isProd: prod, environment: environment)
         } catch {
             if let path, let hint = Workspace.exportFolderHint(path) { throw .exportFolder(hint: hint) }
             throw .source(error)
@@ -165,12 +168,20 @@ public struct Workspace: Sendable {
     public func openDeployment(_ url: String, key: DeploymentKey, config: Config, prod: Bool, deep: Bool, email: String? = nil,
                                progress: @escaping @Sendable (String) -> Void = { _ in }) throws(AppError) -> DeploymentSource {
         do {
-            let client = try DeploymentClient(url: url, key: key.value)
+            let client = try deploymentClient(url, key: key)
             return try DeploymentSource(client: client, config: config, key: key.value, prod: prod, deep: deep, email: email, progress: progress)
         } catch {
             throw .source(error)
         }
     }
+
+    /// A client of the deployment, with this environment's deadline and backoff.
+    public func deploymentClient(_ url: String, key: DeploymentKey) throws(SourceError) -> DeploymentClient {
+        try DeploymentClient(url: url, key: key.value, http: http)
+    }
+
+    /// The deadline and backoff of every request (`AUTH_DOCTOR_HTTP_TIMEOUT_S`, `AUTH_DOCTOR_RETRY_BASE_MS`).
+    public var http: HTTPSettings { HTTPSettings(environment: environment) }
 
     /// The env files; their secret values join every message's redaction.
     public func loadEnv(convex: String?, hosting: [String]) throws(AppError) -> EnvSources {

@@ -24,9 +24,8 @@ public final class DeploymentClient: @unchecked Sendable {
     public static let pageCap = 64 << 20
     public static let bodyCap = 16 << 20
 
-    /// `AUTH_DOCTOR_HTTP_TIMEOUT_S` overrides the 30 s deadline of a request (connect to last byte).
-    public init(url: String, key: String,
-                timeout: TimeInterval = Double(ProcessInfo.processInfo.environment["AUTH_DOCTOR_HTTP_TIMEOUT_S"] ?? "") ?? 30) throws(SourceError) {
+    /// `http`: the deadline of a request and the retry backoff (`AUTH_DOCTOR_HTTP_TIMEOUT_S`, `AUTH_DOCTOR_RETRY_BASE_MS`).
+    public init(url: String, key: String, http: HTTPSettings = HTTPSettings()) throws(SourceError) {
         let trimmed = url.trimmingCharacters(in: .whitespacesAndNewlines)
         var hidden = [key]
         if let bar = key.lastIndex(of: "|"), key.distance(from: bar, to: key.endIndex) > 8 { hidden.append(String(key[key.index(after: bar)...])) }
@@ -60,8 +59,8 @@ public final class DeploymentClient: @unchecked Sendable {
         baseString = clean.absoluteString
         self.key = key
         self.hidden = hidden.sorted { $0.count > $1.count }
-        self.timeout = timeout
-        retryBase = Double(ProcessInfo.processInfo.environment["AUTH_DOCTOR_RETRY_BASE_MS"] ?? "").map { $0 / 1000 } ?? 0.25
+        timeout = http.timeout
+        retryBase = http.retryBase
     }
 
     static let echoedCredential = try! NSRegularExpression(pattern: #"(?i)\b(Convex|Bearer|Basic)\s+(?=[^\s"',}\]\\]*\||[A-Za-z0-9._~+/=:|-]{24,})[^\s"',}\]\\]+"#)

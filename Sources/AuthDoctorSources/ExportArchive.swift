@@ -94,8 +94,11 @@ public final class ExportArchive: TableReader {
     /// Compressed bytes are read a quarter of that at a time (a 1 MiB chunk inflates from about 250 KB).
     static let inputSize = 1 << 18
 
-    /// - Parameter inflater: nil reads `AUTH_DOCTOR_INFLATE` (for a zip; a folder needs no inflater).
-    public init(path: String, inflater: Inflater? = nil) throws(SourceError) {
+    /// - Parameters:
+    ///   - inflater: nil reads `AUTH_DOCTOR_INFLATE` of `environment` (for a zip; a folder needs no inflater).
+    ///   - environment: the process's by default.
+    public init(path: String, inflater: Inflater? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws(SourceError) {
         location = path
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
@@ -133,7 +136,7 @@ public final class ExportArchive: TableReader {
         }
         root = nil
         let chosen: Inflater
-        if let inflater { chosen = inflater } else { chosen = try Inflater.fromEnvironment() }
+        if let inflater { chosen = inflater } else { chosen = try Inflater.fromEnvironment(environment) }
         self.inflater = chosen
         checksum = chosen == .isal ? ExportArchive.isalChecksum : .zlib
         let url = URL(fileURLWithPath: path)

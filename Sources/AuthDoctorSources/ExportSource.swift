@@ -117,8 +117,10 @@ public final class ExportSource: DiagnoseDataSource {
     /// Every string of a secret-looking field in the candidate lines, for the final redaction pass.
     public private(set) var seenSecrets = Set<String>()
 
-    public init(path: String, config: Config, isProd: Bool) throws(SourceError) {
-        archive = try ExportArchive(path: path)
+    /// `environment` chooses the inflater (`AUTH_DOCTOR_INFLATE`); the process's by default.
+    public init(path: String, config: Config, isProd: Bool,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws(SourceError) {
+        archive = try ExportArchive(path: path, environment: environment)
         self.config = config
         self.isProd = isProd
         let docs = archive.paths.filter { $0.hasSuffix("/documents.jsonl") || $0 == "documents.jsonl" }

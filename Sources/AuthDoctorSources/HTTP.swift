@@ -1,6 +1,20 @@
 import CCurl
 import Foundation
 
+/// The deadline and the retry backoff of every request of live mode and `probe`: `AUTH_DOCTOR_HTTP_TIMEOUT_S`
+/// (seconds per request, connect to last byte; default 30) and `AUTH_DOCTOR_RETRY_BASE_MS` (the first backoff;
+/// default 250 ms), from the environment given (the process's by default).
+public struct HTTPSettings: Sendable {
+    public var timeout: TimeInterval
+    /// Seconds.
+    public var retryBase: Double
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        timeout = Double(environment["AUTH_DOCTOR_HTTP_TIMEOUT_S"] ?? "") ?? 30
+        retryBase = Double(environment["AUTH_DOCTOR_RETRY_BASE_MS"] ?? "").map { $0 / 1000 } ?? 0.25
+    }
+}
+
 /// One HTTP exchange over libcurl with the guarantees live mode needs (DESIGN §13.8): redirects are never
 /// followed, the whole exchange has a hard deadline (connect, send, every byte of the answer), the body is
 /// capped after inflation (`Content-Length` past the cap is refused before reading; a stream or a compressed

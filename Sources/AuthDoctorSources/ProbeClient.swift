@@ -11,9 +11,9 @@ public struct ProbeClient: Sendable {
     /// An answer is read up to this size: `/ok` is 11 bytes, a site's HTML page is not worth more.
     public static let cap = 1 << 20
 
-    public init(timeout: TimeInterval = Double(ProcessInfo.processInfo.environment["AUTH_DOCTOR_HTTP_TIMEOUT_S"] ?? "") ?? 30) {
-        self.timeout = timeout
-        retryBase = Double(ProcessInfo.processInfo.environment["AUTH_DOCTOR_RETRY_BASE_MS"] ?? "").map { $0 / 1000 } ?? 0.25
+    public init(http: HTTPSettings = HTTPSettings()) {
+        timeout = http.timeout
+        retryBase = http.retryBase
     }
 
     /// Probes the site (through the app) and the Convex site (direct, with `x-forwarded-host`, and a CORS preflight

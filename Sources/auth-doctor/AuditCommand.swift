@@ -61,7 +61,7 @@ struct Audit: ParsableCommand {
         request.list = list
         request.convexEnv = convexEnv
         request.maxRows = maxRows
-        request.progress = terminalProgress
+        request.progress = RunContext.current.progress
         try execute(.audit, output) { app throws(AppError) in try app.audit(request) }
     }
 }

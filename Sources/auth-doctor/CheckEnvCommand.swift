@@ -31,7 +31,7 @@ struct CheckEnv: ParsableCommand {
 
     /// The Convex side comes from a deployment when --url (or $CONVEX_SELF_HOSTED_URL / $CONVEX_URL) names one and
     /// no --convex-env file is given.
-    var deploymentURL: String? { Workspace().deploymentURL(given: deployment.url, otherSourceNamed: env.convexEnv != nil) }
+    var deploymentURL: String? { RunContext.current.workspace.deploymentURL(given: deployment.url, otherSourceNamed: env.convexEnv != nil) }
 
     /// Semantic checks run after parsing succeeded, so a misspelt option is reported as such first.
     func checkArguments() throws {

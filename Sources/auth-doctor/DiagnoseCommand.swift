@@ -66,8 +66,9 @@ struct Diagnose: ParsableCommand {
         request.method = method
         request.convexEnv = env.convexEnv
         request.hostingEnv = env.hostingEnv
-        request.progress = terminalProgress
-        if checkPassword { request.password = { normalized in try PasswordInput.read(for: normalized) } }
+        let context = RunContext.current
+        request.progress = context.progress
+        if checkPassword { request.password = { normalized in try PasswordInput.read(for: normalized, in: context) } }
         try execute(.diagnose, output) { app throws(AppError) in try app.diagnose(request) }
     }
 }

@@ -65,8 +65,9 @@ struct Jwt: ParsableCommand {
     }
 
     func run() throws {
+        let context = RunContext.current
         try execute(.jwt, output) { app throws(AppError) in
-            let input = try Jwt.readInput()
+            let input = try Jwt.readInput(context)
             return try app.jwt(JwtRequest(input: input, convexSite: convexSite, data: deployment.data(export: export), convexEnv: convexEnv,
                                           common: common.request(output, ruleOptions)))
         }
@@ -74,16 +75,17 @@ struct Jwt: ParsableCommand {
 
     /// Stdin (prompted for with echo off on a terminal), at most `ConvexToken.maxBytes`; `Application.jwt` masks all
     /// of it from then on.
-    static func readInput() throws(AppError) -> String {
+    static func readInput(_ context: RunContext) throws(AppError) -> String {
         let tooLong = "stdin holds more than \(ConvexToken.maxBytes / 1024) KiB: a Convex JWT is a few KB. Pipe only the token."
+        let input = StdinInput(context: context)
         do {
             let raw: String
-            if isatty(STDIN_FILENO) == 1 {
-                raw = try StdinInput.quietly(prompt: "Paste the token (not echoed, not stored), then Enter: ", {
-                    try StdinInput.boundedLine(maxBytes: ConvexToken.maxBytes, tooLong: tooLong) ?? ""
+            if context.isTerminal(STDIN_FILENO) {
+                raw = try input.quietly(prompt: "Paste the token (not echoed, not stored), then Enter: ", {
+                    try input.boundedLine(maxBytes: ConvexToken.maxBytes, tooLong: tooLong) ?? ""
                 })
             } else {
-                raw = try StdinInput.all(maxBytes: ConvexToken.maxBytes, tooLong: tooLong)
+                raw = try input.all(maxBytes: ConvexToken.maxBytes, tooLong: tooLong)
             }
             return raw
         } catch let e as AppError {

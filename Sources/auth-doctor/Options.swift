@@ -39,11 +39,9 @@ struct OutputOptions: ParsableArguments {
 
     /// The terminal's width when stdout is one, else $COLUMNS, else 80.
     var width: Int {
-        var size = winsize()
-        if isatty(STDOUT_FILENO) == 1, ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 {
-            return Int(size.ws_col)
-        }
-        if let c = ProcessInfo.processInfo.environment["COLUMNS"].flatMap({ Int($0) }), c > 0 { return c }
+        let context = RunContext.current
+        if let columns = context.windowColumns { return columns }
+        if let c = context.environment["COLUMNS"].flatMap({ Int($0) }), c > 0 { return c }
         return 80
     }
 
@@ -52,8 +50,8 @@ struct OutputOptions: ParsableArguments {
         case .always: return true
         case .never: return false
         case .auto:
-            let env = ProcessInfo.processInfo.environment
-            return isatty(STDOUT_FILENO) == 1 && env["NO_COLOR"] == nil && env["TERM"] != "dumb"
+            let context = RunContext.current
+            return context.isTerminal(STDOUT_FILENO) && context.environment["NO_COLOR"] == nil && context.environment["TERM"] != "dumb"
         }
     }
 
@@ -92,7 +90,7 @@ struct DeploymentOptions: ParsableArguments {
         if export != nil && url != nil {
             throw ValidationError("give one source: --export or --url, not both")
         }
-        if export == nil && Workspace().deploymentURL(given: url, otherSourceNamed: false) == nil {
+        if export == nil && RunContext.current.workspace.deploymentURL(given: url, otherSourceNamed: false) == nil {
             throw ValidationError("say where the data is: --export <zip|dir> (a `npx convex export` zip or its folder) or --url <deployment-url>")
         }
     }
@@ -112,15 +110,11 @@ struct EnvOptions: ParsableArguments {
     var hostingEnv: [String] = []
 }
 
-/// One line of progress on a terminal's stderr (overwritten in place); nothing when stderr is not a terminal.
-let terminalProgress: @Sendable (String) -> Void = { line in
-    if isatty(STDERR_FILENO) == 1 { FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
-}
-
 /// Runs a request through the application layer and ends the process the way its delivery says. Every error of the
 /// layers below arrives here as an `AppError` and becomes exit 2 (or 64) in this one place.
 func execute(_ command: CommandName, _ output: OutputOptions, _ body: (Application) throws(AppError) -> Outcome) throws -> Never {
-    let app = Application()
+    let context = RunContext.current
+    let app = context.application
     let delivery: Delivery
     do {
         delivery = Delivery.of(try body(app), command: command, presentation: output.presentation, workspace: app.workspace)
@@ -129,6 +123,5 @@ func execute(_ command: CommandName, _ output: OutputOptions, _ body: (Applicati
         if case .usage(let message) = error { throw ValidationError(message) }
         delivery = Delivery.of(error, command: command, format: output.format, workspace: app.workspace)
     }
-    let code = delivery.write()
-    throw ExitCode(code)
+    throw ExitCode(delivery.write(to: context.output))
 }

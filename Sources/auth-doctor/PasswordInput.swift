@@ -6,26 +6,21 @@ import Glibc
 import Darwin
 #endif
 
-#if canImport(Glibc)
-private let systemRead = Glibc.read
-#elseif canImport(Darwin)
-private let systemRead = Darwin.read
-#endif
-
 /// Reads the password for --check-password: one line from stdin, or, when stdin is a terminal, a prompt on
 /// stderr with echo off. The password is kept only in memory for the check.
 enum PasswordInput {
-    static func read(for email: String) throws -> String {
+    static func read(for email: String, in context: RunContext) throws -> String {
         let tooLong = "--check-password: the password line is longer than \(maxBytes) bytes; pass the password alone on one line."
-        if isatty(STDIN_FILENO) == 1 {
-            guard let line = try StdinInput.quietly(prompt: "Password for \(email) (not echoed, not stored): ", {
-                try StdinInput.boundedLine(maxBytes: maxBytes, tooLong: tooLong)
+        let input = StdinInput(context: context)
+        if context.isTerminal(STDIN_FILENO) {
+            guard let line = try input.quietly(prompt: "Password for \(email) (not echoed, not stored): ", {
+                try input.boundedLine(maxBytes: maxBytes, tooLong: tooLong)
             }) else {
                 throw AppError.stdin("--check-password: no password was typed.")
             }
             return line
         }
-        guard let line = try StdinInput.boundedLine(maxBytes: maxBytes, tooLong: tooLong) else {
+        guard let line = try input.boundedLine(maxBytes: maxBytes, tooLong: tooLong) else {
             throw AppError.stdin("--check-password: no password on stdin. Pipe it in, e.g. `printf '%s' \"$PASSWORD\" | auth-doctor diagnose ... --check-password`.")
         }
         return line
@@ -35,11 +30,13 @@ enum PasswordInput {
     static let maxBytes = 4096
 }
 
-/// Secrets read from stdin (a password, a token): bounded, never echoed on a terminal.
-enum StdinInput {
+/// Secrets read from the context's stdin (a password, a token): bounded, never echoed on a terminal.
+struct StdinInput {
+    let context: RunContext
+
     /// Runs `read` with the terminal's echo off after showing `prompt` on stderr. Echo goes off before the prompt
     /// shows, so nothing typed after it is echoed; TCSANOW keeps anything typed ahead.
-    static func quietly<T>(prompt: String, _ read: () throws -> T) rethrows -> T {
+    func quietly<T>(prompt: String, _ read: () throws -> T) rethrows -> T {
         var saved = termios()
         let hasTerm = tcgetattr(STDIN_FILENO, &saved) == 0
         if hasTerm {
@@ -49,15 +46,15 @@ enum StdinInput {
         }
         defer {
             if hasTerm { tcsetattr(STDIN_FILENO, TCSANOW, &saved) }
-            FileHandle.standardError.write(Data("\n".utf8))
+            context.output.stderr("\n")
         }
-        FileHandle.standardError.write(Data(prompt.utf8))
+        context.output.stderr(prompt)
         return try read()
     }
 
     /// One line from stdin without its newline (or `\r\n`), read a byte at a time and never more than `maxBytes`;
     /// nil at end of input.
-    static func boundedLine(maxBytes: Int, tooLong: String) throws -> String? {
+    func boundedLine(maxBytes: Int, tooLong: String) throws -> String? {
         var bytes: [UInt8] = []
         var sawAny = false
         try read(maxBytes: maxBytes, tooLong: tooLong) { byte in
@@ -72,7 +69,7 @@ enum StdinInput {
     }
 
     /// All of stdin, at most `maxBytes` (more is the `tooLong` failure, and `/dev/zero` stops there).
-    static func all(maxBytes: Int, tooLong: String) throws -> String {
+    func all(maxBytes: Int, tooLong: String) throws -> String {
         var bytes: [UInt8] = []
         try read(maxBytes: maxBytes, tooLong: tooLong) { byte in
             bytes.append(byte)
@@ -83,13 +80,10 @@ enum StdinInput {
 
     /// Hands stdin's bytes to `take` one at a time until it answers false or the input ends; past `maxBytes`
     /// bytes taken, throws `tooLong`.
-    private static func read(maxBytes: Int, tooLong: String, _ take: (UInt8) -> Bool) throws {
-        var buffer = [UInt8](repeating: 0, count: 1)
+    private func read(maxBytes: Int, tooLong: String, _ take: (UInt8) -> Bool) throws {
         var count = 0
         while true {
-            let n = systemRead(STDIN_FILENO, &buffer, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 || !take(buffer[0]) { return }
+            guard let byte = context.stdin.next(), take(byte) else { return }
             count += 1
             if count > maxBytes { throw AppError.stdin(tooLong) }
         }

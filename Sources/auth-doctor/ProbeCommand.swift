@@ -48,7 +48,7 @@ struct Probe: ParsableCommand {
 
     /// The deployment the env and the Convex site URL are read from: --url, or, when nothing else says what to probe,
     /// $CONVEX_SELF_HOSTED_URL / $CONVEX_URL.
-    var deploymentURL: String? { Workspace().deploymentURL(given: deployment.url, otherSourceNamed: somethingNamed) }
+    var deploymentURL: String? { RunContext.current.workspace.deploymentURL(given: deployment.url, otherSourceNamed: somethingNamed) }
 
     /// A URL or a file to read them from was given.
     var somethingNamed: Bool { site != nil || convexSite != nil || !env.hostingEnv.isEmpty || env.convexEnv != nil }

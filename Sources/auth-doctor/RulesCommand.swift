@@ -19,17 +19,17 @@ struct RulesCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
-    static func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+    static func write(_ text: String) { RunContext.current.output.stdout(text) }
 
     /// Exit 2 with the message on stderr (and as JSON on stdout with --format json).
     static func fail(_ error: AppError, json: Bool, command: CommandName) -> ExitCode {
-        let app = Application()
-        let d = Delivery.of(error, command: command, format: json ? .json : .text, workspace: app.workspace)
-        return ExitCode(d.write())
+        let context = RunContext.current
+        let d = Delivery.of(error, command: command, format: json ? .json : .text, workspace: context.workspace)
+        return ExitCode(d.write(to: context.output))
     }
 
     static func load(config: String?, folders: [String]) throws -> RuleSet {
-        try Application().ruleSet(config: config, folders: folders)
+        try RunContext.current.application.ruleSet(config: config, folders: folders)
     }
 
     struct List: ParsableCommand {
@@ -103,7 +103,7 @@ struct RulesCommand: ParsableCommand {
 
         func run() throws {
             let report: RuleTestReport
-            do { report = try Application().testRules(folder: folder) } catch {
+            do { report = try RunContext.current.application.testRules(folder: folder) } catch {
                 throw fail(error, json: format == .json, command: .rulesTest)
             }
             let entries = report.entries.map { RuleTestRenderer.Entry(rule: $0.rule, cases: $0.cases, failures: $0.failures) }

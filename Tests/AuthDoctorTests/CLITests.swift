@@ -31,9 +31,9 @@ private func expectGolden(_ name: String, _ actual: String) throws {
     @Test func goldenTextAndJSON() throws {
         for (email, name) in [("admin@example.com", "demo-admin"), ("ada@example.com", "demo-ada"), ("carol@example.com", "demo-carol"),
                               ("erin@example.com", "demo-erin")] {
-            let text = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip"], env: ["COLUMNS": "80"], cwd: repoRoot)
+            let text = try spawnCLI(["diagnose", email, "--export", "Examples/demo-export.zip"], env: ["COLUMNS": "80"], cwd: repoRoot)
             try expectGolden("\(name).txt", text.stdout)
-            let json = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip", "--format", "json"], cwd: repoRoot)
+            let json = try spawnCLI(["diagnose", email, "--export", "Examples/demo-export.zip", "--format", "json"], cwd: repoRoot)
             try expectGolden("\(name).json", json.stdout)
         }
     }
@@ -49,7 +49,7 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         ("carol@example.com", ["--format", "github"], "80", "demo-carol.github.txt"),
     ])
     func goldenLayouts(email: String, args: [String], columns: String, file: String) throws {
-        let r = try runCLI(["diagnose", email, "--export", "Examples/demo-export.zip"] + args, env: ["COLUMNS": columns], cwd: repoRoot)
+        let r = try spawnCLI(["diagnose", email, "--export", "Examples/demo-export.zip"] + args, env: ["COLUMNS": columns], cwd: repoRoot)
         try expectGolden(file, r.stdout)
         if args.contains("--format") { return }
         // No line is longer than the width, except a command or an id that must not be broken.
@@ -89,20 +89,20 @@ private func expectGolden(_ name: String, _ actual: String) throws {
                 args = args.map { a in ports.reduce(a) { $0.replacingOccurrences(of: $1.0, with: $1.1) } }
             }
             defer { lab?.stop() }
-            let r = try runCLI(args, env: ["COLUMNS": "80"], stdin: stdin, cwd: repoRoot)
+            let r = try spawnCLI(args, env: ["COLUMNS": "80"], stdin: stdin, cwd: repoRoot)
             let out = ports.reduce(r.stdout) { $0.replacingOccurrences(of: $1.1, with: $1.0) }
             #expect(out == shown, "README block `auth-doctor \(command)` differs from a real run:\n\(out)")
             checked += 1
         }
         #expect(checked >= 4)
-        let demo = try runCLI(["diagnose", "admin@example.com", "--export", "Examples/demo-export.zip"], env: ["COLUMNS": "80"], cwd: repoRoot)
+        let demo = try spawnCLI(["diagnose", "admin@example.com", "--export", "Examples/demo-export.zip"], env: ["COLUMNS": "80"], cwd: repoRoot)
         #expect(demo.stdout.split(separator: "\n").count <= 15, "the concise demo fits in 15 lines")
     }
 
     @Test func goldenCheckEnv() throws {
         let args = ["check-env", "--convex-env", "Examples/env/convex-prod.env", "--hosting-env", "Examples/env/vercel-production.env"]
         for (format, ext) in [("text", "txt"), ("markdown", "md"), ("github", "github.txt")] {
-            let r = try runCLI(args + ["--format", format], env: ["COLUMNS": "80"], cwd: repoRoot)
+            let r = try spawnCLI(args + ["--format", format], env: ["COLUMNS": "80"], cwd: repoRoot)
             #expect(r.exitCode == 1)
             try expectGolden("check-env.\(ext)", r.stdout)
         }
@@ -211,7 +211,7 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         let r = try runCLI(["diagnose", "admin@example.com", "--export", demoExport, "--config", good.path])
         #expect(r.stdout.contains("npx convex run auth:ensureAppUser"))
         // Picked up from the working directory without --config.
-        let erin = try runCLI(["diagnose", "erin@example.com", "--export", demoExport], cwd: dir)
+        let erin = try spawnCLI(["diagnose", "erin@example.com", "--export", demoExport], cwd: dir)
         #expect(erin.exitCode == 1)
         #expect(erin.stdout.contains("Verdict: problem at step 8, ba.user.email-verified"))
         let bad = dir.appendingPathComponent("bad.yaml")
@@ -473,5 +473,61 @@ private func expectGolden(_ name: String, _ actual: String) throws {
         #expect(!r.stdout.lowercased().contains("carol@example.com"))
         #expect(!r.stdout.contains("Carol Danvers"))
         #expect(r.stdout.contains("c***@example.com"))
+    }
+}
+
+/// The binary itself: every other test runs the command in this process (`runCLI`). Each of these runs the built
+/// binary, checks its exit status, and checks that the in-process run prints the same bytes.
+@Suite struct BinarySmoke {
+    static let jwtExample = repoRoot.appendingPathComponent("Examples/jwt")
+
+    /// Arguments, stdin, the binary's exit status.
+    static let runs: [([String], String?, Int32)] = [
+        (["--help"], nil, 0),
+        (["diagnose", "--help"], nil, 0),
+        (["--version"], nil, 0),
+        (["diagnose", "admin@example.com", "--export", demoExport], nil, 1),
+        (["diagnose", "ada@example.com", "--export", demoExport, "--format", "json", "-v"], nil, 0),
+        (["audit", "--export", demoExport], nil, 1),
+        (["check-env", "--convex-env", repoRoot.appendingPathComponent("Examples/env/convex-prod.env").path,
+          "--hosting-env", repoRoot.appendingPathComponent("Examples/env/vercel-production.env").path, "--format", "github"], nil, 1),
+        (["rules", "list"], nil, 0),
+        (["diagnose", "ada@example.com"], nil, 64),
+        (["diagnose", "ada@example.com", "--export", demoExport, "--format", "yaml"], nil, 64),
+        (["diagnos", "ada@example.com"], nil, 64),
+        (["diagnose", "ada@example.com", "--export", "/nonexistent/backup.zip", "--format", "json"], nil, 2),
+        (["jwt", "--export", jwtExample.appendingPathComponent("export").path, "--convex-site", "https://happy-animal-123.convex.site"],
+         try? String(contentsOf: jwtExample.appendingPathComponent("token.txt"), encoding: .utf8), 0),
+        (["diagnose", "ada@example.com", "--export", demoExport, "--check-password"], "wrong password\n", 1),
+    ]
+
+    @Test(arguments: 0..<runs.count) func theBinaryPrintsWhatAnInProcessRunPrints(_ i: Int) throws {
+        let (args, stdin, status) = Self.runs[i]
+        let binary = try spawnCLI(args, stdin: stdin)
+        #expect(binary.exitCode == status, "\(args): \(binary.stderr)")
+        #expect(!(binary.stdout + binary.stderr).isEmpty)
+        let inProcess = try runCLI(args, stdin: stdin)
+        #expect(inProcess.exitCode == binary.exitCode, "\(args)")
+        #expect(inProcess.stdout == binary.stdout, "\(args)")
+        #expect(inProcess.stderr == binary.stderr, "\(args)")
+    }
+
+    /// In-process runs side by side keep their own environment, input and secrets.
+    @Test func inProcessRunsSideBySideShareNothing() throws {
+        let args = ["diagnose", "carol@example.com", "--export", demoExport]
+        let expected = try ["80", "120"].map { try runCLI(args, env: ["COLUMNS": $0]).stdout }
+        #expect(expected[0] != expected[1])
+        let results = Results()
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            results.set(i, try? runCLI(args, env: ["COLUMNS": i % 2 == 0 ? "80" : "120"]).stdout)
+        }
+        for i in 0..<8 { #expect(results.get(i) == expected[i % 2], "run \(i)") }
+    }
+
+    private final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [Int: String] = [:]
+        func set(_ i: Int, _ s: String?) { lock.lock(); values[i] = s; lock.unlock() }
+        func get(_ i: Int) -> String? { lock.lock(); defer { lock.unlock() }; return values[i] }
     }
 }

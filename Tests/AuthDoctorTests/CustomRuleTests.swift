@@ -40,7 +40,7 @@ private let header = "id: app.user.custom\nstep: 30\ntitle: Custom\n"
         try Data("rules: team-rules\n".utf8).write(to: dir.appendingPathComponent("auth-doctor.yaml"))
         let r = try runCLI(["diagnose", "dave@example.com", "--export", demoExport, "--config", dir.appendingPathComponent("auth-doctor.yaml").path])
         #expect(r.stdout.contains("[!] 30 Paying customer has no active subscription (app.user.subscription)"))
-        let list = try runCLI(["rules", "list", "--format", "json"], cwd: dir)
+        let list = try spawnCLI(["rules", "list", "--format", "json"], cwd: dir)
         let ids = (try JSONParser.parse(list.stdout))["rules"].listValue?.map { $0["id"] } ?? []
         #expect(ids.contains(.string("app.user.admin-flag")))
     }

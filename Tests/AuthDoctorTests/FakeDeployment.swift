@@ -14,7 +14,8 @@ import Glibc
 /// `.unique()` email lookup throws on duplicates. Function errors carry `[Request ID: …] Server Error` and
 /// ` in '<component>'`, or only the prefix in redacted mode. It counts the documents each request reads, can
 /// pretend a table holds a million more rows without materialising them, records every request and injects
-/// faults (429/503/500, drops, resets, endless pagination, hostile answers).
+/// faults (429/503/500, drops, resets, endless pagination, hostile answers). Like a real backend it serves its
+/// connections concurrently (`LocalListener`); the log, the counts and the fault decisions are kept under one lock.
 final class FakeDeployment: @unchecked Sendable {
     struct Request {
         let method: String
@@ -61,7 +62,12 @@ final class FakeDeployment: @unchecked Sendable {
     /// `paginatedTableDocuments` never ends: 1 repeats the cursor, 2 sends a fresh cursor with an empty page.
     var endlessPages = 0
     /// Documents read on the server by every request so far.
-    private(set) var documentsRead = 0
+    var documentsRead: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return documentsReadSoFar
+    }
+    private var documentsReadSoFar = 0
     /// Answer every authenticated request with this status and code (e.g. 403 BadDeployKey).
     var reject: (Int, String)?
     /// Serve the env only through `GET /api/v1/list_environment_variables`.
@@ -72,8 +78,8 @@ final class FakeDeployment: @unchecked Sendable {
     private var faultsPerRequest: [String: Int] = [:]
     private(set) var requests: [Request] = []
     private let lock = NSLock()
-    private var listener: Int32 = -1
-    private(set) var port: Int = 0
+    private var listener: LocalListener?
+    var port: Int { listener?.port ?? 0 }
 
     init(export: String, key: String) throws {
         self.key = key
@@ -99,33 +105,19 @@ final class FakeDeployment: @unchecked Sendable {
         return f
     }
 
+    /// Serves until `stop()`. Settings are read without the lock: set them before `start()` or between runs.
     func start() throws {
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var yes: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(listener, 16) == 0 else { throw NSError(domain: "fake", code: 1) }
-        var got = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
-        port = Int(UInt16(bigEndian: got.sin_port))
-        let thread = Thread { [self] in
-            while true {
-                let conn = accept(listener, nil, nil)
-                if conn < 0 { return }
-                handle(conn)
-            }
-        }
-        thread.start()
+        listener = try LocalListener { [self] conn in handle(conn) }
+    }
+
+    private func countRead(_ documents: Int) {
+        lock.lock()
+        documentsReadSoFar += documents
+        lock.unlock()
     }
 
     func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        listener?.stop()
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -390,14 +382,14 @@ final class FakeDeployment: @unchecked Sendable {
                 let name = key(ns, args["table"].stringValue ?? "")
                 if endlessPages == 1 {
                     let rows = (0..<min(numItems, count(name))).map { row(name, $0) }
-                    lock.lock(); documentsRead += rows.count; lock.unlock()
+                    countRead(rows.count)
                     return ok(.map(["page": .list(rows.map { .map($0) }), "isDone": .bool(false), "continueCursor": .string("loop")]))
                 }
                 if endlessPages == 2 { return ok(.map(["page": .list([]), "isDone": .bool(false), "continueCursor": .string(String(start + 1))])) }
                 // A table that does not exist is an empty page, as upstream.
                 guard let encoded = args["filters"].stringValue else {
                     let (rows, next, isDone, read) = matching(name, [], from: start, limit: numItems, maxRead: numItems)
-                    lock.lock(); documentsRead += read; lock.unlock()
+                    countRead(read)
                     return ok(done(rows, next, isDone))
                 }
                 guard supportsFilters else { return fail("ArgumentValidationError: Value does not match validator. Path: .filters") }
@@ -414,18 +406,18 @@ final class FakeDeployment: @unchecked Sendable {
                     }
                     // An index range reads only the rows it returns.
                     let (rows, next, isDone, _) = matching(name, clauses, from: start, limit: numItems, maxRead: Int.max)
-                    lock.lock(); documentsRead += rows.count; lock.unlock()
+                    countRead(rows.count)
                     return ok(done(rows, next, isDone))
                 }
                 let clauses = (expression["clauses"].listValue ?? []).filter { $0["op"] == .string("eq") }.map { ($0["field"].stringValue ?? "", $0["value"]) }
                 if clauses.count == 1 && clauses[0].0 == "_id" {
                     let (rows, _, _, _) = matching(name, clauses, from: 0, limit: 1, maxRead: Int.max)
-                    lock.lock(); documentsRead += rows.count; lock.unlock()
+                    countRead(rows.count)
                     return ok(done(rows, 0, true))
                 }
                 // A `.filter()` scan: at most 10,000 rows read per page, so a page may be empty and not done.
                 let (rows, next, isDone, read) = matching(name, clauses, from: start, limit: numItems, maxRead: 10_000)
-                lock.lock(); documentsRead += read; lock.unlock()
+                countRead(read)
                 return ok(done(rows, next, isDone))
             case "_system/frontend/convexSiteUrl" where siteURL != nil:
                 return ok(.string(siteURL ?? ""))
@@ -448,7 +440,7 @@ final class FakeDeployment: @unchecked Sendable {
             let clauses = (args["where"].listValue ?? []).map { ($0["field"].stringValue ?? "", $0["value"]) }
             let indexed = clauses.first.map { c in indexes(component)?[model]?.values.contains { $0.first == c.0 } ?? false } ?? false
             let (rows, next, isDone, read) = matching(name, clauses, from: start, limit: udf.hasSuffix("findOne") ? 1 : numItems, maxRead: Int.max)
-            lock.lock(); documentsRead += indexed ? rows.count : read; lock.unlock()
+            countRead(indexed ? rows.count : read)
             // Better Auth's unique fields are looked up with .unique().
             if clauses.first?.0 == "email" && rows.count > 1 {
                 return fail("unique() query returned more than one result from table \(model): [\(rows.compactMap { $0["_id"]?.stringValue }.joined(separator: ", "))]", in: component)

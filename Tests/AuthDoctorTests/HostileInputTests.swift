@@ -290,11 +290,14 @@ private let secretValue = "Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k="
         return f
     }
 
-    /// Loading the folder fails with exit 2 and `file:line:column: <message>`.
-    func expectLoadError(_ rule: String, _ message: String, line: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    /// Loading the folder fails with exit 2 and `file:line:column: <message>`; `spawn` runs the binary (a crash is
+    /// then a crash trace on its stderr).
+    func expectLoadError(_ rule: String, _ message: String, line: Int, spawn: Bool = false,
+                         sourceLocation: SourceLocation = #_sourceLocation) throws {
         let dir = try hostileRuleFolder(["hostile.yaml": rule])
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try runCLI(["rules", "list", "--rules", dir.path])
+        let args = ["rules", "list", "--rules", dir.path]
+        let r = try spawn ? spawnCLI(args) : runCLI(args)
         #expect(r.exitCode == 2, sourceLocation: sourceLocation)
         #expect(r.stderr.contains("hostile.yaml:\(line):"), "\(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stderr.contains(message), "\(r.stderr)", sourceLocation: sourceLocation)
@@ -376,7 +379,7 @@ private let secretValue = "Zq3v8Jk2LmN5pQ7rS9tU1wX4yZ6aB8cD0eF2gH4iJ6k="
             + shapes.map { ($0.make(2_000), "nested deeper than 100") }
         for (expr, message) in cases {
             let start = Date()
-            try expectLoadError(ruleHead + "message: m\nassert: |\n  " + expr + "\n", message, line: 7)
+            try expectLoadError(ruleHead + "message: m\nassert: |\n  " + expr + "\n", message, line: 7, spawn: true)
             #expect(Date().timeIntervalSince(start) < 10)
         }
     }

@@ -15,12 +15,12 @@ private func fake(_ configure: (FakeDeployment) -> Void = { _ in }) throws -> Fa
     return f
 }
 
-/// Runs diagnose against `f` and returns the result with the seconds it took.
+/// Runs diagnose against `f` and returns the result with the seconds it took: the binary, timed as a user waits.
 private func timed(_ args: [String], env extra: [String: String] = [:]) throws -> (RunResult, Double) {
     var env = ["AUTH_DOCTOR_RETRY_BASE_MS": "5", "CONVEX_DEPLOY_KEY": key, "AUTH_DOCTOR_HTTP_TIMEOUT_S": "5"]
     for (a, b) in extra { env[a] = b }
     let start = Date()
-    let r = try runCLI(args, env: env)
+    let r = try spawnCLI(args, env: env)
     return (r, Date().timeIntervalSince(start))
 }
 

@@ -189,15 +189,16 @@ let readers: [(Inflater, ChecksumMode)] = [(.zlib, .zlib), (.isal, .isal), (.isa
         #expect(r.stderr.contains("AUTH_DOCTOR_INFLATE=brotli: use auto, zlib or isal"), "\(r.stderr)")
     }
 
-    /// Without ISA-L (AUTH_DOCTOR_ISAL_LIBRARY names a missing file): auto reads with zlib, isal is exit 2.
+    /// Without ISA-L (AUTH_DOCTOR_ISAL_LIBRARY names a missing file): auto reads with zlib, isal is exit 2. The
+    /// library is loaded once per process: the binary runs.
     @Test func withoutISAL() throws {
         let missing = ["AUTH_DOCTOR_ISAL_LIBRARY": "/nonexistent/libisal.so.2"]
-        let zlib = try runCLI(["diagnose", "admin@example.com", "--export", demoExport], env: ["AUTH_DOCTOR_INFLATE": "zlib"])
-        let auto = try runCLI(["diagnose", "admin@example.com", "--export", demoExport], env: missing)
+        let zlib = try spawnCLI(["diagnose", "admin@example.com", "--export", demoExport], env: ["AUTH_DOCTOR_INFLATE": "zlib"])
+        let auto = try spawnCLI(["diagnose", "admin@example.com", "--export", demoExport], env: missing)
         #expect(auto.exitCode == 1 && auto.stdout == zlib.stdout && auto.stderr.isEmpty, "\(auto.stderr)")
         var env = missing
         env["AUTH_DOCTOR_INFLATE"] = "isal"
-        let isal = try runCLI(["diagnose", "admin@example.com", "--export", demoExport], env: env)
+        let isal = try spawnCLI(["diagnose", "admin@example.com", "--export", demoExport], env: env)
         #expect(isal.exitCode == 2 && isal.stdout.isEmpty)
         #expect(isal.stderr.contains("AUTH_DOCTOR_INFLATE=isal, but ISA-L cannot be loaded (/nonexistent/libisal.so.2"), "\(isal.stderr)")
         #expect(isal.stderr.contains("unset it) to read with zlib"))

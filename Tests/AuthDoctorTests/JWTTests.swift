@@ -282,7 +282,7 @@ private func keyedExport() throws -> URL {
     /// jwt and probe rules belong to their commands only.
     @Test func otherCommandsDoNotEvaluateJwtOrProbeRules() throws {
         let d = try JSONParser.parse(try runCLI(["diagnose", "ada@example.com", "--export", demoExport, "--format", "json"]).stdout)
-        let c = try JSONParser.parse(try runCLI(["check-env", "--convex-env", "Examples/env/convex-prod.env", "--format", "json"], cwd: repoRoot).stdout)
+        let c = try JSONParser.parse(try spawnCLI(["check-env", "--convex-env", "Examples/env/convex-prod.env", "--format", "json"], cwd: repoRoot).stdout)
         let a = try JSONParser.parse(try runCLI(["audit", "--export", demoExport, "--format", "json"]).stdout)
         let ids = [d["results"], c["results"], a["findings"]].flatMap { $0.listValue ?? [] }.compactMap { $0["rule"].stringValue }
         #expect(ids.count > 20)

@@ -94,7 +94,7 @@ private func oneUserExport(_ name: String, user: [String: Any], appRow: [String:
     }
 
     @Test func envFixesNeverPickASideNorPutASecretOnACommandLine() throws {
-        let r = try runCLI(["check-env", "--convex-env", "Examples/env/convex-prod.env", "--hosting-env", "Examples/env/vercel-production.env"], cwd: repoRoot)
+        let r = try spawnCLI(["check-env", "--convex-env", "Examples/env/convex-prod.env", "--hosting-env", "Examples/env/vercel-production.env"], cwd: repoRoot)
         #expect(r.exitCode == 1)
         #expect(r.stdout.contains("npx convex env set --prod INTERNAL_API_SECRET   (prompts for the value, convex ≥ 1.33)"))
         #expect(r.stdout.contains("vercel env add INTERNAL_API_SECRET production"))
@@ -116,7 +116,7 @@ private func oneUserExport(_ name: String, user: [String: Any], appRow: [String:
         #expect(erin.stdout.contains("\u{1B}[33mVerdict: healthy, with a warning that may be the cause"))
         #expect(!erin.stdout.contains("\u{1B}[32mVerdict: healthy"))
         // check-env without the Convex side: incomplete, exit 2, and what to give.
-        let hostingOnly = try runCLI(["check-env", "--hosting-env", "Examples/env/vercel-production.env"], cwd: repoRoot)
+        let hostingOnly = try spawnCLI(["check-env", "--hosting-env", "Examples/env/vercel-production.env"], cwd: repoRoot)
         #expect(hostingOnly.exitCode == 2)
         #expect(hostingOnly.stdout.contains("Verdict: incomplete"))
         #expect(hostingOnly.stderr.contains("Give --convex-env FILE"))

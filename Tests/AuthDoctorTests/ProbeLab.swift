@@ -19,36 +19,18 @@ struct LabAnswer: Sendable {
 }
 
 /// A small HTTP/1.1 server on 127.0.0.1 that records every request and answers with `answer`; one request per
-/// connection. A TLS handshake is hung up on, as a plain HTTP server would.
+/// connection, connections served concurrently (`LocalListener`). A TLS handshake is hung up on, as a plain HTTP
+/// server would.
 final class LabServer: @unchecked Sendable {
     private let lock = NSLock()
     private var requests: [LabRequest] = []
-    private var listener: Int32 = -1
-    private(set) var port = 0
+    private var listener: LocalListener!
+    var port: Int { listener.port }
     var answer: @Sendable (LabRequest) -> LabAnswer?
 
     init(_ answer: @escaping @Sendable (LabRequest) -> LabAnswer?) throws {
         self.answer = answer
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var yes: Int32 = 1
-        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(listener, 16) == 0 else { throw NSError(domain: "lab", code: 1) }
-        var got = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &got) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
-        port = Int(UInt16(bigEndian: got.sin_port))
-        let fd = listener
-        Thread { [self] in
-            while true {
-                let conn = accept(fd, nil, nil)
-                if conn < 0 { return }
-                serve(conn)
-            }
-        }.start()
+        listener = try LocalListener { [self] conn in serve(conn) }
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -68,8 +50,7 @@ final class LabServer: @unchecked Sendable {
     }
 
     func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
+        listener.stop()
     }
 
     private func serve(_ conn: Int32) {

@@ -132,7 +132,7 @@ private func expectOnlySafeRequests(_ lab: ProbeLab, _ context: String = "", sou
         }
         defer { silent.stop() }
         let start = Date()
-        let r = try runCLI(["probe", "--convex-site", silent.url], env: ["AUTH_DOCTOR_HTTP_TIMEOUT_S": "1"])
+        let r = try spawnCLI(["probe", "--convex-site", silent.url], env: ["AUTH_DOCTOR_HTTP_TIMEOUT_S": "1"])
         #expect(r.exitCode == 1)
         #expect(r.stdout.contains("timed out 2 time(s)"), "\(r.stdout)")
         #expect(Date().timeIntervalSince(start) < 8)

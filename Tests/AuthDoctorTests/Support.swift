@@ -1,3 +1,5 @@
+import AuthDoctorApp
+@testable import auth_doctor
 import Foundation
 import Testing
 
@@ -26,7 +28,7 @@ struct RunResult {
     let stderr: String
 }
 
-/// The environment the binary runs in under test: a pinned clock, no deploy key of the machine's, and text wrapped
+/// The environment a run has under test: a pinned clock, no deploy key of the machine's, and text wrapped
 /// wide (to $COLUMNS when stdout is not a terminal) so substring checks see whole sentences; the layout tests set
 /// 80 or 120. `env` wins.
 func cliEnvironment(_ env: [String: String]) -> [String: String] {
@@ -38,9 +40,57 @@ func cliEnvironment(_ env: [String: String]) -> [String: String] {
     return environment
 }
 
-/// Runs the binary like a user would (no TTY), with a pinned clock unless `env` overrides it.
+/// Runs the command like a user would (no TTY), with a pinned clock unless `env` overrides it, inside this process:
+/// parsed by the root command and run in a `RunContext` of its own (this environment, `stdin` then its end, stdout and
+/// stderr collected, a fresh secret registry, no terminal), so runs side by side share nothing. What it returns is what
+/// the binary prints and its exit status, usage errors, help and the unknown-command message included.
+///
+/// Not here: another working directory (relative paths are this process's), or a variable read once per process
+/// (refused: `processWideVariables`). `spawnCLI` runs the binary for those.
 @discardableResult
-func runCLI(_ args: [String], env: [String: String] = [:], stdin: String? = nil, cwd: URL? = nil) throws -> RunResult {
+func runCLI(_ args: [String], env: [String: String] = [:], stdin: String? = nil) throws -> RunResult {
+    let processWide = env.keys.filter { processWideVariables.contains($0) }
+    guard processWide.isEmpty else { throw InProcessRunRefused(variables: processWide.sorted()) }
+    let out = Collected(), err = Collected()
+    let context = RunContext(environment: cliEnvironment(env), stdin: StdinSource(bytes: Array((stdin ?? "").utf8)),
+                             output: OutputSink(stdout: out.append, stderr: err.append), secrets: SecretRegistry(),
+                             asksTerminal: false)
+    let code = RunContext.$current.withValue(context) { AuthDoctor.run(args) }
+    return RunResult(exitCode: code, stdout: out.text, stderr: err.text)
+}
+
+/// Variables the process reads once for good (the ISA-L library loaded, the proxy exceptions): an in-process run
+/// cannot give them a value of its own.
+private let processWideVariables: Set<String> = ["AUTH_DOCTOR_ISAL_LIBRARY", "NO_PROXY", "no_proxy"]
+
+struct InProcessRunRefused: Error, CustomStringConvertible {
+    let variables: [String]
+    var description: String { "\(variables.joined(separator: ", ")) is read once per process: use spawnCLI" }
+}
+
+/// What a run wrote to one stream.
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parts: [String] = []
+
+    @Sendable func append(_ s: String) {
+        lock.lock()
+        parts.append(s)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return parts.joined()
+    }
+}
+
+/// Runs the built binary as a child process (no TTY), with a pinned clock unless `env` overrides it: for what only
+/// the binary shows (its own working directory, process-wide variables, timing, crashes) and the smoke tests that
+/// keep the binary itself covered.
+@discardableResult
+func spawnCLI(_ args: [String], env: [String: String] = [:], stdin: String? = nil, cwd: URL? = nil) throws -> RunResult {
     let p = Process()
     p.executableURL = binaryURL()
     p.arguments = args
