@@ -18,7 +18,7 @@ let package = Package(
         // Facts, rules, expression language, engine, report model, redaction. No I/O.
         // JWKS private keys are checked with swift-crypto (XChaCha20-Poly1305 from ChaCha20-Poly1305, SHA-256).
         .target(name: "AuthDoctorCore", dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
-        // memmem/memrchr for the byte-level prefilter; zlib's crc32 for zip checksums.
+        // memmem/memrchr for the byte-level prefilter; zlib's crc32 for zip checksums; audit's field scanner (cscan_fields).
         .target(name: "CScan", linkerSettings: [.linkedLibrary("z")]),
         // The export reader's raw-deflate inflaters: zlib (linked) and Intel ISA-L (libisal, loaded with dlopen at run
         // time so the binary starts without it and falls back to zlib; its header is needed to build).
