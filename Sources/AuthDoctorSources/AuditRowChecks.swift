@@ -5,7 +5,7 @@ import Foundation
 /// magnitude (one byte), eight fields in a UInt64. `data.timestamps` decides a row by evaluating its own expression
 /// over a stand-in row holding a representative value of each class (`representative`), so the thresholds live in
 /// the rule file only. A representative decides exactly for any rule that tests types, `null`, and comparisons with
-/// powers of ten (the built-in rule's 1e11 and 1e14); `StampProfileTests` checks that over planted values. A team rule
+/// powers of ten (the built-in rule's 1e11 and 1e14); the `RowChecks` tests check that over planted values. A team rule
 /// that replaces `data.timestamps` with finer thresholds is evaluated over whole rows instead (custom audit rules).
 struct StampProfile {
     /// Better Auth's date fields (better-auth-facts.md §2), in the order of their bytes.
