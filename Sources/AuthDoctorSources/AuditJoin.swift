@@ -13,7 +13,6 @@ extension ExportAudit {
         let userIndex = keys.userIndex
         var rowChecks = RowChecks(audit: self, rules: rules, options: options)
         let checkRows = rowChecks.active
-        var linkField = "email"
         var skipped = Set<String>()
         // ba.user.unique is counted by group (exact and case-variant), every user of a group listed.
         var exactGroups = 0, caseGroups = 0, inGroups = 0
@@ -32,7 +31,7 @@ extension ExportAudit {
         }
 
         // App rows: the link field as diagnose detects it, then who owns each row.
-        linkField = detectLink(app: app, users: users)
+        let linkField = detectLink(app: app, users: users)
         var legacyOwner = KeyMap(capacity: linkField == Config.legacyLink ? nUsers : 0)
         if linkField == Config.legacyLink {
             for i in 0..<nUsers where users.legacyApp[i] != 0 { legacyOwner.insertIfAbsent(users.legacyApp[i], Int32(i)) }
@@ -147,59 +146,57 @@ extension ExportAudit {
 
     /// The row checks of sessions (of missing users; active and expired), dates and Convex Auth accounts (decided
     /// by their rules over stand-in rows, AuditRowChecks.swift). Returns how many sessions are active.
-    func countRows(_ t: ReadTables, rules: RuleSet, options: Options, into rowFound: inout Findings) -> Int {
+    func countRows(_ t: ReadTables, rules: RuleSet, options: Options, into found: inout Findings) -> Int {
         let (users, app, accounts, sessions, keys, convexAuth) = (t.users, t.app, t.accounts, t.sessions, t.keys, t.convexAuth)
         let userIndex = keys.userIndex
-        var rowsOnly = RowChecks(audit: self, rules: rules, options: options)
-        let checkRows = rowsOnly.active
-        var active = 0
-        func primary(_ emailKey: UInt64) -> Int32? { keys.group(ofEmail: emailKey).map { keys.primary[$0] } }
+        var rowChecks = RowChecks(audit: self, rules: rules, options: options)
+        let checkRows = rowChecks.active
         // app.convex-auth: Convex Auth accounts; the person is whoever has the email, or the app row the account's
         // user is.
         if let convexAuth, checkRows.contains("app.convex-auth") {
             var appOwner = KeyMap(capacity: app.idHash.count)
             for r in 0..<app.idHash.count {
-                if let u = primary(app.folded[r]) { appOwner.insertIfAbsent(app.idHash[r], u) }
+                if let u = keys.primaryUser(ofEmail: app.folded[r]) { appOwner.insertIfAbsent(app.idHash[r], u) }
             }
             var withUser = 0, password = 0
             for k in 0..<convexAuth.ids.count {
-                let owner = primary(convexAuth.email[k]) ?? appOwner[convexAuth.user[k]]
+                let owner = keys.primaryUser(ofEmail: convexAuth.email[k]) ?? appOwner[convexAuth.user[k]]
                 if owner != nil { withUser += 1 }
                 if convexAuth.password[k] { password += 1 }
                 let (isPassword, hasUser) = (convexAuth.password[k], owner != nil)
-                if rowsOnly.fails("app.convex-auth", key: (isPassword ? 2 : 0) | (hasUser ? 1 : 0), {
+                if rowChecks.fails("app.convex-auth", key: (isPassword ? 2 : 0) | (hasUser ? 1 : 0), {
                     RowChecks.convexAuthAccount(password: isPassword, withUser: hasUser)
                 }) {
-                    rowFound.addRow("app.convex-auth", id: convexAuth.ids[k], owner: owner)
+                    found.addRow("app.convex-auth", id: convexAuth.ids[k], owner: owner)
                 }
             }
-            rowFound.details["app.convex-auth"] = ["withBetterAuthUser": withUser, "withoutBetterAuthUser": convexAuth.ids.count - withUser,
+            found.details["app.convex-auth"] = ["withBetterAuthUser": withUser, "withoutBetterAuthUser": convexAuth.ids.count - withUser,
                                                 "passwordAccounts": password]
         }
 
         // Sessions: of missing users; active and expired.
-        active = 0
+        var active = 0
         let checkSessions = checkRows.contains("ba.session.state")
         var missingUserFails: Bool?
         for k in 0..<sessions.userHash.count {
             if sessions.active[k] { active += 1 }
             if checkSessions && userIndex[sessions.userHash[k]] == nil {
                 if missingUserFails == nil {
-                    missingUserFails = rowsOnly.fails("ba.session.state", key: 0) { RowChecks.pointing("session", toExistingUser: false) }
+                    missingUserFails = rowChecks.fails("ba.session.state", key: 0) { RowChecks.pointing("session", toExistingUser: false) }
                 }
-                if missingUserFails == true { rowFound.addRow("ba.session.state", id: sessions.ids[k]) }
+                if missingUserFails == true { found.addRow("ba.session.state", id: sessions.ids[k]) }
             }
         }
-        rowFound.details["ba.session.state"] = ["active": active, "expired": sessions.userHash.count - active]
+        found.details["ba.session.state"] = ["active": active, "expired": sessions.userHash.count - active]
 
         // The dates of every Better Auth row.
         if checkRows.contains("data.timestamps") {
-            for i in rowsOnly.failingDates("user", users.stamps) { rowFound.addRow("data.timestamps", id: users.ids[i], owner: Int32(i)) }
-            for j in rowsOnly.failingDates("account", accounts.stamps) {
-                rowFound.addRow("data.timestamps", id: accounts.ids[j], owner: userIndex[accounts.userHash[j]])
+            for i in rowChecks.failingDates("user", users.stamps) { found.addRow("data.timestamps", id: users.ids[i], owner: Int32(i)) }
+            for j in rowChecks.failingDates("account", accounts.stamps) {
+                found.addRow("data.timestamps", id: accounts.ids[j], owner: userIndex[accounts.userHash[j]])
             }
-            for k in rowsOnly.failingDates("session", sessions.stamps) {
-                rowFound.addRow("data.timestamps", id: sessions.ids[k], owner: userIndex[sessions.userHash[k]])
+            for k in rowChecks.failingDates("session", sessions.stamps) {
+                found.addRow("data.timestamps", id: sessions.ids[k], owner: userIndex[sessions.userHash[k]])
             }
         }
         return active

@@ -56,7 +56,7 @@ extension ExportAudit {
     /// The rules (by id) that fail or warn for a profile, walked as diagnose walks a person.
     func verdicts(_ p: UserProfile, rules: RuleSet, ids: Set<String>, linkField: String, kindSamples: [UInt8: String],
                   options: Options) -> Set<String> {
-        let email = "person@audit.invalid"
+        let email = ExportAudit.standInEmail
         let now = options.now.timeIntervalSince1970 * 1000
         var user: Row = ["_id": .string("audit-user"), "email": .string(p.emailNormalized ? email : " Person@Audit.invalid"), "emailVerified": .bool(p.verified),
                          "banned": .bool(p.banned), "twoFactorEnabled": .bool(p.twoFactorEnabled),
@@ -96,23 +96,28 @@ extension ExportAudit {
         }
         data.appUsers = appRows
         if p.twoFactorRow { data.side.twoFactors = [["_id": .string("audit-2fa"), "userId": .string("audit-user")]] }
-        return Set(walk(data, rules: rules, options: options).filter { ids.contains($0.rule) && ($0.status == .fail || $0.status == .warn) }.map(\.rule))
+        return Set(walk(data, rules.rules(for: .diagnose), options: options).filter { ids.contains($0.rule) && ($0.status == .fail || $0.status == .warn) }.map(\.rule))
     }
 
-    /// The checklist walked for a stand-in person, as `diagnose` walks one.
-    func walk(_ data: PersonData, rules: RuleSet, options: Options) -> [RuleResult] {
-        let email = data.baUsers.first?["email"]?.stringValue.map(Email.normalize) ?? "person@audit.invalid"
+    /// The email of every stand-in person, and its minimal Better Auth user.
+    static let standInEmail = "person@audit.invalid"
+    static let standInUser: Row = ["_id": .string("audit-user"), "email": .string(standInEmail)]
+
+    /// Rules (the checklist, or one rule with what it requires) walked for a stand-in person, as `diagnose` walks
+    /// one.
+    func walk(_ data: PersonData, _ rules: [Rule], options: Options) -> [RuleResult] {
+        let email = data.baUsers.first?["email"]?.stringValue.map(Email.normalize) ?? ExportAudit.standInEmail
         let facts = Facts.diagnose(email: email, data: data, source: SourceInfo(kind: .none, location: ""), config: config,
                                    env: options.env, now: options.now)
-        return Engine(rules: rules.rules(for: .diagnose), failOn: options.failOn, disabled: config.disable).run(facts)
+        return Engine(rules: rules, failOn: options.failOn, disabled: config.disable).run(facts)
     }
 
     /// `ba.jwks.decrypts` for the whole population: the keys are the same for everyone, so one stand-in person with
     /// them decides (the rule's own `when` and `assert`).
     func jwksResult(_ jwks: [Row], rules: RuleSet, options: Options) -> RuleResult? {
         var data = PersonData()
-        data.baUsers = [["_id": .string("audit-user"), "email": .string("person@audit.invalid")]]
+        data.baUsers = [ExportAudit.standInUser]
         data.side.jwks = jwks
-        return walk(data, rules: rules, options: options).first { $0.rule == "ba.jwks.decrypts" }
+        return walk(data, rules.rules(for: .diagnose), options: options).first { $0.rule == "ba.jwks.decrypts" }
     }
 }

@@ -111,9 +111,9 @@ struct StampProfile {
         return packed
     }
 
-    /// A row with the representative dates of a profile over `base`.
-    static func row(_ packed: UInt64, base: Row) -> Row {
-        var row = base
+    /// The date fields of a row with the representative values of a profile.
+    static func row(_ packed: UInt64) -> Row {
+        var row: Row = [:]
         for (k, name) in fields.enumerated() { row[name] = representative(UInt8(truncatingIfNeeded: packed >> (8 * UInt64(k)))) }
         return row
     }
@@ -146,7 +146,7 @@ struct TableStamps {
             known[packed] = at
         } else {
             // More distinct profiles than an index holds (hostile data): the row keeps its representative dates.
-            exact[index.count] = StampProfile.row(packed, base: [:])
+            exact[index.count] = StampProfile.row(packed)
             index.append(0)
             return
         }
@@ -215,7 +215,7 @@ extension ExportAudit {
             // Each distinct profile decided once.
             var paletteFails = [Bool]()
             for packed in stamps.palette {
-                paletteFails.append(audit.decide("data.timestamps", Self.holding(model, StampProfile.row(packed, base: [:])), rules: rules,
+                paletteFails.append(audit.decide("data.timestamps", Self.holding(model, StampProfile.row(packed)), rules: rules,
                                                  options: options))
             }
             var failing: [Int] = []
@@ -230,10 +230,10 @@ extension ExportAudit {
             return failing
         }
 
-        /// A stand-in person with one row of `model`: its user, or a user and the row.
+        /// A stand-in person with one row of `model` (its user, or a user and the row), `fields` set on that row.
         static func holding(_ model: String, _ fields: Row) -> PersonData {
             var data = PersonData()
-            var user: Row = ["_id": .string("audit-user"), "email": .string("person@audit.invalid")]
+            var user = ExportAudit.standInUser
             switch model {
             case "user":
                 for (k, v) in fields { user[k] = v }
@@ -253,24 +253,16 @@ extension ExportAudit {
 
         /// A stand-in person whose row of `model` (an account or a session) names a user id that exists or not.
         static func pointing(_ model: String, toExistingUser exists: Bool) -> PersonData {
-            var data = PersonData()
-            data.baUsers = [["_id": .string("audit-user"), "email": .string("person@audit.invalid")]]
             let target = Value.string(exists ? "audit-user" : "audit-missing-user")
-            if model == "account" {
-                data.accounts = [["_id": .string("audit-account"), "userId": target, "providerId": .string("credential"),
-                                  "accountId": target]]
-            } else {
-                data.sessions = [["_id": .string("audit-session"), "userId": target]]
-            }
-            return data
+            return holding(model, model == "account" ? ["userId": target, "accountId": target] : ["userId": target])
         }
 
         /// A stand-in person for an app row: the row, and the Better Auth user it belongs to (by link or by email), if
         /// any.
         static func appRow(owned: Bool, config: Config) -> PersonData {
             var data = PersonData()
-            if owned { data.baUsers = [["_id": .string("audit-user"), "email": .string("person@audit.invalid")]] }
-            data.appUsers = [["_id": .string("audit-app-0"), config.emailField: .string("person@audit.invalid")]]
+            if owned { data.baUsers = [ExportAudit.standInUser] }
+            data.appUsers = [["_id": .string("audit-app-0"), config.emailField: .string(ExportAudit.standInEmail)]]
             return data
         }
 
@@ -278,10 +270,10 @@ extension ExportAudit {
         /// Better Auth user of the same person, if any.
         static func convexAuthAccount(password: Bool, withUser: Bool) -> PersonData {
             var data = PersonData()
-            if withUser { data.baUsers = [["_id": .string("audit-user"), "email": .string("person@audit.invalid")]] }
+            if withUser { data.baUsers = [ExportAudit.standInUser] }
             data.side.convexAuthTables = ["authAccounts"]
             data.side.convexAuthAccounts = [["_id": .string("audit-convex-auth-account"), "provider": .string(password ? "password" : "github"),
-                                             "providerAccountId": .string("person@audit.invalid"), "userId": .string("audit-app-0")]]
+                                             "providerAccountId": .string(ExportAudit.standInEmail), "userId": .string("audit-app-0")]]
             return data
         }
     }
@@ -301,10 +293,7 @@ extension ExportAudit {
 
     /// Whether one rule fails or warns for a stand-in person, walked with what it requires, as diagnose walks it.
     func decide(_ rule: String, _ data: PersonData, rules: RuleSet, options: Options) -> Bool {
-        let email = data.baUsers.first?["email"]?.stringValue ?? "person@audit.invalid"
-        let facts = Facts.diagnose(email: email, data: data, source: SourceInfo(kind: .none, location: ""), config: config,
-                                   env: options.env, now: options.now)
-        let results = Engine(rules: ExportAudit.withRequirements([rule], in: rules), failOn: options.failOn).run(facts)
+        let results = walk(data, ExportAudit.withRequirements([rule], in: rules), options: options)
         return results.contains { $0.rule == rule && ($0.status == .fail || $0.status == .warn) }
     }
 }

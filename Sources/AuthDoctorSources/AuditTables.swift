@@ -58,6 +58,9 @@ extension ExportAudit {
         /// The group of a normalized email key (its first user), if a user has it.
         func group(ofEmail key: UInt64) -> Int? { key == 0 ? nil : foldedFirst[key].map { Int($0) } }
 
+        /// The user diagnose looks at for a normalized email key, if a user has it.
+        func primaryUser(ofEmail key: UInt64) -> Int32? { group(ofEmail: key).map { primary[$0] } }
+
         /// How many users share user `i`'s normalized email (0 without an email).
         func sharing(_ i: Int) -> Int32 { group[i] < 0 ? 0 : groupSize[Int(group[i])] }
     }
@@ -93,7 +96,7 @@ extension ExportAudit {
 
     /// Streams a table's records: the lines of JSONL that are not blank to `line` (a line over the line cap goes to
     /// `overlong` instead), the rows a live deployment sent to `row`. `chunkRead` runs after each chunk (the row limit).
-    func forEachRecord(_ path: String, line: (UnsafeRawBufferPointer) -> Void, row: (Value) -> Void = { _ in }, overlong: () -> Void,
+    func forEachRecord(_ path: String, line: (UnsafeRawBufferPointer) -> Void, row: (Value) -> Void, overlong: () -> Void,
                        chunkRead: () throws(SourceError) -> Void = {}) throws(SourceError) {
         func nonBlank(_ l: UnsafeRawBufferPointer) {
             if !l.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { line(l) }
